@@ -1,0 +1,1 @@
+"""airspace stage."""

@@ -1,0 +1,1 @@
+"""Trends: surveillance activity near a border over weeks (see issue 5)."""
