@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import importlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +106,13 @@ def read(path: str | Path, fmt: str | None = None, **options: Any) -> pa.Table:
         raise FormatError(f"unknown format {name!r}, expected one of {sorted(READERS)}", p)
     table: pa.Table = _module(name).read(p, **options)
     return table
+
+
+def table_stats(table: pa.Table) -> dict[str, Any]:
+    """The reader's counts attached under ``b"overflight:stats"``, or ``{}``."""
+    meta = table.schema.metadata or {}
+    raw = meta.get(b"overflight:stats")
+    if raw is None:
+        return {"records": table.num_rows}
+    stats: dict[str, Any] = json.loads(raw)
+    return stats

@@ -1,0 +1,71 @@
+"""The DuckDB store: appends are all or nothing, and queries see what was stored."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from overflight import store
+from overflight.errors import StoreError
+from overflight.schema import MESSAGE_SCHEMA, conform
+
+
+def _sample(traffic_samples: Path, name: str) -> pa.Table:
+    with gzip.open(traffic_samples / name, "rt") as fh:
+        df = pd.DataFrame.from_records(json.load(fh))
+    df["timestamp"] = pd.to_datetime(df["timestamp"], unit="ms", utc=True)
+    return conform(pa.Table.from_pandas(df, preserve_index=False), MESSAGE_SCHEMA)
+
+
+def test_append_then_query(tmp_path: Path, traffic_samples: Path) -> None:
+    pts = _sample(traffic_samples, "military/aircraft_carrier.json.gz")
+    db = tmp_path / "a.duckdb"
+    first = store.append(db, {"points": pts}, label="carrier")
+    second = store.append(db, {"points": pts.slice(0, 10)}, label="again")
+    assert first != second
+    counts = store.query(db, "SELECT analysis_id, count(*) AS n FROM points GROUP BY 1").to_pylist()
+    assert {r["analysis_id"]: r["n"] for r in counts} == {first: pts.num_rows, second: 10}
+    labels = store.query(db, "SELECT label FROM analyses ORDER BY created").column("label")
+    assert labels.to_pylist() == ["carrier", "again"]
+
+
+def test_failed_append_keeps_earlier_data(tmp_path: Path, traffic_samples: Path) -> None:
+    pts = _sample(traffic_samples, "military/aircraft_carrier.json.gz")
+    db = tmp_path / "a.duckdb"
+    store.append(db, {"points": pts})
+    # a column whose type cannot be inserted into the existing DOUBLE column
+    bad = pts.set_column(
+        pts.column_names.index("latitude"), "latitude", pa.array(["x"] * pts.num_rows)
+    )
+    with pytest.raises(StoreError, match="nothing was stored"):
+        store.append(db, {"flights": pts.slice(0, 5), "points": bad})
+    assert (
+        store.query(db, "SELECT count(*) AS n FROM points").column("n")[0].as_py() == pts.num_rows
+    )
+    assert store.query(db, "SELECT count(*) AS n FROM analyses").column("n")[0].as_py() == 1
+    tables = store.query(db, "SELECT table_name FROM information_schema.tables").column(0)
+    assert "flights" not in tables.to_pylist()
+
+
+def test_new_columns_are_added(tmp_path: Path, traffic_samples: Path) -> None:
+    pts = _sample(traffic_samples, "military/aircraft_carrier.json.gz").slice(0, 20)
+    db = tmp_path / "a.duckdb"
+    store.append(db, {"points": pts})
+    wider = pts.append_column("zone", pa.array(["land"] * 20))
+    store.append(db, {"points": wider})
+    zones = store.query(db, "SELECT zone FROM points").column("zone").to_pylist()
+    assert zones == [None] * 20 + ["land"] * 20
+
+
+def test_query_errors_are_ours(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no such store"):
+        store.query(tmp_path / "missing.duckdb", "SELECT 1")
+    db = tmp_path / "a.duckdb"
+    store.connect(db).close()
+    with pytest.raises(StoreError, match="query failed"):
+        store.query(db, "SELECT * FROM nowhere")
