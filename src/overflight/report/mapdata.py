@@ -1,0 +1,254 @@
+"""The data the report's map draws, as one JSON-ready dict.
+
+Tracks are decimated by a time stride (at most ``max_points_per_flight`` per
+flight and ``max_points_total`` overall, always keeping the first and last
+position and every change of colour), split into runs of one colour, and
+their longitudes unwrapped so a track across the antimeridian draws as one
+line.  Boundaries are clipped to the area of interest and simplified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import shapely
+
+from overflight.geodesy import NM_M
+from overflight.report._frame import (
+    column,
+    epoch_s,
+    format_duration,
+    group_bounds,
+    parse_details,
+    records,
+    stride_mask,
+)
+from overflight.report.background import area_of_interest, boundaries
+from overflight.report.geojson import oriented
+from overflight.report.palette import ZONE_COLORS, color_keys
+from overflight.report.summary import ENTRY
+
+INFO_KEYS = (
+    ("callsign", "Callsign"),
+    ("icao24", "ICAO 24-bit"),
+    ("registry_country", "Registry"),
+    ("military", "Military"),
+    ("typecode", "Type"),
+    ("operator", "Operator"),
+    ("mission", "Mission"),
+    ("mission_reason", "Why"),
+    ("start", "First seen (UTC)"),
+    ("stop", "Last seen (UTC)"),
+)
+
+
+def _round(values: Any, digits: int = 5) -> list[Any]:
+    out: list[Any] = np.round(np.asarray(values, dtype=np.float64), digits).tolist()
+    return out
+
+
+def flight_info(row: dict[str, Any]) -> list[list[str]]:
+    """``[label, text]`` pairs describing a flight in a popup (absent fields skipped)."""
+    info = []
+    for key, label in INFO_KEYS:
+        value = row.get(key)
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        info.append(
+            [
+                label,
+                str(value).replace("T", " ").rstrip("Z")
+                if key in ("start", "stop")
+                else str(value),
+            ]
+        )
+    return info
+
+
+def _tracks(
+    pts: pa.Table, flights: pa.Table, focus: str | None, per_flight: int, total: int
+) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
+    fid = column(pts, "flight_id")
+    lat, lon = column(pts, "latitude"), column(pts, "longitude")
+    assert fid is not None and lat is not None and lon is not None
+    keys, colors, labels = color_keys(
+        column(pts, "zone"), column(pts, "country"), column(pts, "altitude"), focus
+    )
+    starts, stops = group_bounds(fid)
+    mask = np.zeros(len(fid), dtype=bool)
+    if len(starts):
+        cap = per_flight
+        if int(np.minimum(stops - starts, cap).sum()) > total:
+            cap = max(100, total // len(starts))
+        mask = stride_mask(starts, stops, cap)
+        change = np.r_[False, keys[1:] != keys[:-1]]
+        mask |= change | np.r_[change[1:], False]
+    rows = {r["flight_id"]: r for r in records(flights)}
+    out = []
+    for s, e in zip(starts.tolist(), stops.tolist(), strict=True):
+        sel = np.flatnonzero(mask[s:e]) + s
+        la, lo = lat[sel], np.unwrap(lon[sel], period=360.0)
+        k = keys[sel]
+        cuts = np.r_[np.flatnonzero(k[1:] != k[:-1]) + 1, len(sel)]
+        segs, begin = [], 0
+        for cut in cuts.tolist():
+            stop = min(cut + 1, len(sel))  # overlap one point so runs join
+            segs.append(
+                {
+                    "k": str(k[begin]),
+                    "p": np.column_stack([_round(la[begin:stop]), _round(lo[begin:stop])]).tolist(),
+                }
+            )
+            begin = cut
+        row = rows.get(fid[s], {"flight_id": fid[s]})
+        label = row.get("callsign") or row.get("icao24") or fid[s]
+        box = [[float(la.min()), float(lo.min())], [float(la.max()), float(lo.max())]]
+        out.append(
+            {
+                "id": fid[s],
+                "label": str(label),
+                "info": flight_info(row),
+                "segments": segs,
+                "b": box,
+            }
+        )
+    return out, colors, labels
+
+
+def _event_info(row: dict[str, Any], details: dict[str, Any]) -> list[list[str]]:
+    info = [["Flight", str(row.get("flight_id"))]]
+    if row.get("country"):
+        info.append(["Country", str(row["country"])])
+    for key, label in (("start", "From (UTC)"), ("stop", "To (UTC)")):
+        if row.get(key):
+            info.append([label, str(row[key]).replace("T", " ").rstrip("Z")])
+    if row.get("duration_s") is not None:
+        info.append(["Duration", format_duration(row["duration_s"])])
+    for key, value in details.items():
+        if key in ("exit_latitude", "exit_longitude") or isinstance(value, (dict, list)):
+            continue
+        if key == "max_depth_m" and isinstance(value, (int, float)):
+            info.append(["Max depth", f"{value / 1000:,.1f} km"])
+        else:
+            info.append([key.replace("_", " ").capitalize(), str(value)])
+    return info
+
+
+def _hull(
+    pts: pa.Table, flight_id: str, start: str | None, stop: str | None
+) -> list[list[float]] | None:
+    fid, t = column(pts, "flight_id"), column(pts, "timestamp")
+    lat, lon = column(pts, "latitude"), column(pts, "longitude")
+    assert fid is not None and t is not None and lat is not None and lon is not None
+    ts = epoch_s(t)
+    sel = fid == flight_id
+    if start and stop:
+        t0, t1 = epoch_s(np.array([start.rstrip("Z"), stop.rstrip("Z")], dtype="datetime64[ns]"))
+        sel &= (ts >= t0) & (ts <= t1)
+    if sel.sum() < 3:
+        return None
+    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([lon[sel], lat[sel]])))
+    if hull.geom_type != "Polygon":
+        return None
+    xy = np.asarray(hull.exterior.coords)
+    ring: list[list[float]] = np.column_stack([_round(xy[:, 1]), _round(xy[:, 0])]).tolist()
+    return ring
+
+
+def _events(
+    pts: pa.Table, events: pa.Table | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    entries, patterns = [], []
+    for row in records(events):
+        details = parse_details(row.get("details"))
+        lat, lon = row.get("latitude"), row.get("longitude")
+        item: dict[str, Any] = {
+            "flight": row.get("flight_id"),
+            "kind": row.get("kind"),
+            "country": str(row.get("country") or ""),
+            "at": None if lat is None or lon is None else _round([lat, lon]),
+            "info": _event_info(row, details),
+        }
+        if row.get("kind") == ENTRY:
+            ex, ey = details.get("exit_longitude"), details.get("exit_latitude")
+            ok = isinstance(ex, (int, float)) and isinstance(ey, (int, float))
+            item["exit"] = _round([ey, ex]) if ok else None
+            item["entered"], item["left"] = row.get("start"), row.get("stop")
+            entries.append(item)
+            continue
+        radius_nm = details.get("radius_nm")
+        item["radius_m"] = float(radius_nm) * NM_M if isinstance(radius_nm, (int, float)) else None
+        item["polygon"] = None
+        if item["radius_m"] is None or item["at"] is None:
+            item["polygon"] = _hull(
+                pts, str(row.get("flight_id")), row.get("start"), row.get("stop")
+            )
+        patterns.append(item)
+    return entries, patterns
+
+
+def _reach(reach: pa.Table | None) -> list[dict[str, Any]]:
+    out = []
+    for row in records(reach):
+        geom = oriented(row.pop("geometry", None))
+        if geom is None:
+            continue
+        info = [[k.replace("_", " ").capitalize(), str(v)] for k, v in row.items() if v is not None]
+        out.append({"type": "Feature", "properties": {"info": info}, "geometry": geom})
+    return out
+
+
+def _focus_bounds(
+    tracks: list[dict[str, Any]], entries: list[dict[str, Any]], focus: str | None
+) -> list[list[float]] | None:
+    """Bounds of the flights that entered the focus country (None when none did)."""
+    if not focus:
+        return None
+    ids = {e["flight"] for e in entries if e.get("country", "").upper() == focus.upper()}
+    boxes = [t["b"] for t in tracks if t["id"] in ids]
+    if not boxes:
+        return None
+    arr = np.array(boxes)
+    return [arr[:, 0, :].min(axis=0).tolist(), arr[:, 1, :].max(axis=0).tolist()]
+
+
+def map_data(
+    pts: pa.Table,
+    flights: pa.Table,
+    events: pa.Table | None,
+    reach: pa.Table | None,
+    boundary_features: Sequence[dict[str, Any]] | None,
+    focus: str | None,
+    max_points_per_flight: int = 2000,
+    max_points_total: int = 250_000,
+) -> dict[str, Any]:
+    """Everything the map draws; ``pts`` are the valid positions, sorted by flight and time."""
+    tracks, colors, labels = _tracks(pts, flights, focus, max_points_per_flight, max_points_total)
+    entries, patterns = _events(pts, events)
+    boxes = [t["b"] for t in tracks]
+    if boxes:
+        arr = np.array(boxes)
+        bounds = [arr[:, 0, :].min(axis=0).tolist(), arr[:, 1, :].max(axis=0).tolist()]
+    else:
+        bounds = [[-60.0, -180.0], [75.0, 180.0]]
+    area, tolerance = area_of_interest(boxes or [bounds])
+    background, country_labels = boundaries(boundary_features, focus, area, tolerance)
+    return {
+        "focusBounds": _focus_bounds(tracks, entries, focus),
+        "focus": focus,
+        "colors": colors,
+        "labels": labels,
+        "colorBy": "zone" if any(k in ZONE_COLORS for k in colors) else "altitude",
+        "bounds": bounds,
+        "boundaries": background,
+        "countryLabels": country_labels,
+        "flights": tracks,
+        "entries": entries,
+        "patterns": patterns,
+        "reach": _reach(reach),
+    }

@@ -1,1 +1,0 @@
-"""Trends: surveillance activity near a border over weeks (see issue 5)."""
