@@ -93,6 +93,7 @@ FLIGHT_EXTRA_FIELDS: tuple[pa.Field, ...] = (
     pa.field("operator", pa.string()),
     pa.field("isr_type", pa.bool_()),
     pa.field("drone_envelope", pa.bool_()),
+    pa.field("identity_reason", pa.string()),
     pa.field("mission", pa.string()),
     pa.field("mission_confidence", pa.float64()),
     pa.field("mission_reason", pa.string()),
