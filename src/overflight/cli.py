@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from overflight import __version__, pipeline, store
+from overflight import __version__, pipeline, report, store
 from overflight.errors import OverflightError
 
 app = typer.Typer(
@@ -107,6 +107,70 @@ def _print_summary(result: pipeline.AnalyzeResult) -> None:
     out_console.print(table)
 
 
+def _context(
+    focus: str | None,
+    near_km: float,
+    boundaries: Path | None,
+    land: Path | None,
+    zones: list[Path] | None,
+    aircraft_db: list[Path] | None,
+    auth: Path | None,
+    no_airspace: bool,
+    reach_km: float | None,
+) -> pipeline.Context:
+    return pipeline.Context.load(
+        focus=focus,
+        near_km=near_km,
+        boundaries=boundaries,
+        land=land,
+        zones=zones or (),
+        aircraft_db=aircraft_db or (),
+        authorisations=auth,
+        airspace_enabled=not no_airspace,
+        reach_range_km=reach_km,
+    )
+
+
+FocusOpt = Annotated[
+    str | None,
+    typer.Option("--focus", help="ISO3 code of the country whose point of view the report takes."),
+]
+NearOpt = Annotated[
+    float, typer.Option("--near-km", help="Distance from the focus airspace that counts as near.")
+]
+BoundariesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--boundaries", help="Countries with territorial sea (GeoJSON/Shapefile/GeoPackage)."
+    ),
+]
+LandOpt = Annotated[
+    Path | None, typer.Option("--land", help="Countries clipped at the coastline (land only).")
+]
+ZonesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--zones", help="Extra zones to report (ADIZ, restricted areas); repeatable."),
+]
+DbOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--aircraft-db",
+        help="Aircraft database (tar1090-db, OpenSky, plane-alert-db, FlightAware); repeatable.",
+    ),
+]
+AuthOpt = Annotated[
+    Path | None,
+    typer.Option("--auth", help="Authorised aircraft/operators/callsigns per country (YAML/CSV)."),
+]
+NoAirspaceOpt = Annotated[
+    bool, typer.Option("--no-airspace", help="Skip the airspace stage (no boundary data needed).")
+]
+ReachOpt = Annotated[
+    float | None,
+    typer.Option("--reach-km", help="Cap of the sensor range for observation reach, km."),
+]
+
+
 @app.command()
 def analyze(
     inputs: Annotated[list[Path], typer.Argument(help="Input files, any supported format.")],
@@ -124,23 +188,134 @@ def analyze(
     reference: Annotated[
         str | None, typer.Option(help="Receiver position LAT,LON for surface CPR decoding.")
     ] = None,
+    on_invalid: Annotated[
+        str,
+        typer.Option(
+            "--on-invalid",
+            help="error: stop at a record that does not parse; skip: count and leave it out.",
+        ),
+    ] = "error",
+    focus: FocusOpt = None,
+    near_km: NearOpt = 50.0,
+    boundaries: BoundariesOpt = None,
+    land: LandOpt = None,
+    zones: ZonesOpt = None,
+    aircraft_db: DbOpt = None,
+    auth: AuthOpt = None,
+    no_airspace: NoAirspaceOpt = False,
+    reach_km: ReachOpt = None,
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Write the tables only, no report/exports.")
+    ] = False,
+    sign: Annotated[
+        Path | None, typer.Option("--sign", help="Ed25519 private key (PEM) to sign the manifest.")
+    ] = None,
     db: Annotated[
         Path | None, typer.Option("--db", help="Also append the results to this DuckDB store.")
     ] = None,
 ) -> None:
-    """Read INPUTS, clean and split flights, and write the analysis into --out."""
+    """Read INPUTS, find who flew, what they did and where, and write it into --out."""
     options = pipeline.AnalyzeOptions(
         fmt=fmt,
         mapping=_parse_pairs(mapping, "--map"),
         units=_parse_pairs(units, "--units"),
         reference=_parse_reference(reference),
+        on_invalid=on_invalid,
     )
     with errors_as_exit("analyze"), steps() as on_step:
-        result = pipeline.analyze(inputs, out, options, on_step)
+        on_step("loading boundaries, aircraft database and model")
+        context = _context(
+            focus, near_km, boundaries, land, zones, aircraft_db, auth, no_airspace, reach_km
+        )
+        result = pipeline.analyze(
+            inputs,
+            out,
+            options,
+            context,
+            on_step,
+            write_report=not no_report,
+            sign_key=sign,
+        )
         if db is not None:
             on_step(f"appending to {db}")
             store.append_dir(db, out)
     _print_summary(result)
+
+
+@app.command()
+def verify(
+    folder: Annotated[Path, typer.Argument(help="Folder written by `overflight analyze`.")],
+    key: Annotated[
+        Path | None, typer.Option("--key", help="Ed25519 public key (PEM) to check the signature.")
+    ] = None,
+    inputs: Annotated[
+        bool, typer.Option("--inputs", help="Also re-hash the input files named in the manifest.")
+    ] = False,
+) -> None:
+    """Check every file of an analysis against its manifest (and signature)."""
+    with errors_as_exit("verify"):
+        problems = report.verify(folder, key, check_inputs=inputs)
+    if problems:
+        for p in problems:
+            err_console.print(f"overflight verify: {p}", markup=False, highlight=False)
+        raise typer.Exit(1)
+    signed = " and its signature" if key else ""
+    out_console.print(f"{folder}: every file matches the manifest{signed}")
+
+
+@app.command()
+def keygen(
+    private: Annotated[Path, typer.Argument(help="Where to write the private key (PEM, 0600).")],
+    public: Annotated[Path, typer.Argument(help="Where to write the public key (PEM).")],
+) -> None:
+    """Make an Ed25519 key pair for `analyze --sign` and `verify --key`."""
+    with errors_as_exit("keygen"):
+        report.generate_keypair(private, public)
+    out_console.print(f"wrote {private} (keep it secret) and {public} (share it)")
+
+
+#: The real flights `overflight demo` analyses, from the traffic package's samples.
+DEMO_SAMPLES = (
+    "military/aircraft_carrier.json.gz",  # US Navy, off San Diego, into MEX territorial sea
+    "surveillance/border_control.json.gz",  # border control over the Channel, into FRA waters
+    "military/inflight_refuelling.json.gz",
+    "calibration/ajaccio.json.gz",
+    "calibration/london_heathrow.json.gz",
+    "surveys/ign_fontainebleau.json.gz",
+    "surveys/texas.json.gz",
+    "collections/quickstart.json.gz",  # ordinary airline traffic
+)
+
+
+def traffic_samples_dir() -> Path:
+    """Where the traffic package keeps its sample trajectories."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("traffic")
+    if spec is None or spec.origin is None:
+        fail(
+            "demo",
+            "the demo needs the traffic package's sample trajectories",
+            "pip install --no-deps traffic==2.13 (make demo does this)",
+        )
+    return Path(spec.origin).parent / "data" / "samples"
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the outputs.")] = Path(
+        "demo-out"
+    ),
+) -> None:
+    """Analyse real sample flights with MEX as the focus and write the report."""
+    root = traffic_samples_dir()
+    inputs = [root / name for name in DEMO_SAMPLES]
+    with errors_as_exit("demo"), steps() as on_step:
+        on_step("loading boundaries, aircraft database and model")
+        context = pipeline.Context.load(focus="MEX", near_km=100.0)
+        result = pipeline.analyze(inputs, out, None, context, on_step)
+    _print_summary(result)
+    out_console.print(f"report: {(result.out_dir / 'report.html').resolve()}", highlight=False)
 
 
 @store_app.command("append")

@@ -12,22 +12,42 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from overflight import clean, ingest
+from overflight import airspace, classify, clean, identify, ingest, patterns, report
 from overflight.errors import InputError
-from overflight.schema import conform
+from overflight.schema import EVENT_SCHEMA, conform
 
 #: Called with a short description of each step as it starts.
 StepCallback = Callable[[str], None]
 
 #: Readers of raw Mode S, which take a receiver ``reference`` position.
 RAW_FORMATS = ("beast", "avr", "jet1090")
+#: Readers of decoded records, where a record that does not parse is bad input.
+RECORD_FORMATS = ("sbs", "readsb", "opensky", "traffic", "table")
+
+
+def check_invalid(path: str | Path, fmt: str, stats: dict[str, Any], on_invalid: str) -> None:
+    """Raise :class:`InputError` for unreadable records when ``on_invalid`` is ``"error"``."""
+    if on_invalid not in ("error", "skip"):
+        raise InputError(f"on_invalid must be 'error' or 'skip', got {on_invalid!r}")
+    rejected = int(stats.get("rejected", 0))
+    if on_invalid == "skip" or fmt not in RECORD_FORMATS or rejected == 0:
+        return
+    first = [str(x) for x in stats.get("first_rejected", [])]
+    record, _, why = first[0].partition(": ") if first else ("", "", "")
+    reasons = ", ".join(f"{k}: {v}" for k, v in stats.get("reasons", {}).items())
+    raise InputError(
+        f"{rejected} record(s) could not be read ({reasons}); first one: {why or 'unreadable'}"
+        " (pass --on-invalid skip to count and leave them out)",
+        path,
+        record or None,
+    )
 
 
 @dataclass(frozen=True)
@@ -38,6 +58,11 @@ class AnalyzeOptions:
     mapping: dict[str, str] | None = None
     units: dict[str, str] | None = None
     reference: tuple[float, float] | None = None
+    #: ``"error"``: a record of a decoded-data file (CSV, SBS, JSON) that does
+    #: not parse stops the run, naming the file and line; ``"skip"``: such
+    #: records are counted and left out.  Raw radio frames that fail CRC are
+    #: always counted, never an error.
+    on_invalid: str = "error"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def reader_options(self, fmt: str) -> dict[str, Any]:
@@ -79,10 +104,130 @@ def read_inputs(
         fmt = options.fmt or ("table" if options.mapping else ingest.detect_format(path))
         table = ingest.read(path, fmt=fmt, **options.reader_options(fmt))
         stats[str(path)] = ingest.table_stats(table)
+        check_invalid(path, fmt, stats[str(path)], options.on_invalid)
         tables.append(conform(table.replace_schema_metadata(None)))
     if not tables:
         raise InputError("no input files given")
     return pa.concat_tables(tables), stats
+
+
+@dataclass
+class Context:
+    """What stays loaded between runs: boundaries, aircraft database, model.
+
+    Build it once with :meth:`load`; :func:`process` reads it and never
+    changes it, so the live watcher shares one across its ticks.
+    """
+
+    focus: str | None = None
+    near_km: float = 50.0
+    boundaries: Any = None
+    aircraft_db: pa.Table | None = None
+    authorisations: Any = None
+    model: Any = None
+    reach_range_km: float | None = None
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        focus: str | None = None,
+        near_km: float = 50.0,
+        boundaries: str | Path | None = None,
+        land: str | Path | None = None,
+        zones: Sequence[str | Path] = (),
+        aircraft_db: Sequence[str | Path] = (),
+        authorisations: str | Path | None = None,
+        airspace_enabled: bool = True,
+        reach_range_km: float | None = None,
+    ) -> Context:
+        """Load every resource the stages need (cached on disk where they can be)."""
+        bounds = (
+            airspace.load_boundaries(maritime=boundaries, land=land, zones=list(zones) or None)
+            if airspace_enabled
+            else None
+        )
+        return cls(
+            focus=focus.upper() if focus else None,
+            near_km=near_km,
+            boundaries=bounds,
+            aircraft_db=identify.load_aircraft_db(list(aircraft_db)) if aircraft_db else None,
+            authorisations=(
+                airspace.load_authorisations(authorisations) if authorisations else None
+            ),
+            model=classify.load_model(),
+            reach_range_km=reach_range_km,
+        )
+
+
+@dataclass
+class Analysis:
+    """The tables one run produces."""
+
+    points: pa.Table
+    flights: pa.Table
+    events: pa.Table
+    reach: pa.Table | None = None
+
+
+def _concat_events(*tables: pa.Table | None) -> pa.Table:
+    parts = [conform(t, EVENT_SCHEMA) for t in tables if t is not None and t.num_rows]
+    if not parts:
+        return EVENT_SCHEMA.empty_table()
+    return pa.concat_tables(parts)
+
+
+def process(messages: pa.Table, context: Context, on_step: StepCallback | None = None) -> Analysis:
+    """Every stage after ingest, on one message table: the same code for files and live."""
+
+    def step(text: str) -> None:
+        if on_step:
+            on_step(text)
+
+    step("cleaning and splitting flights")
+    points, flights = clean.run(messages)
+    step("identifying aircraft")
+    flights = identify.identify_flights(flights, points, context.aircraft_db)
+    step("detecting orbits, racetracks and grids")
+    pattern_events = patterns.detect_patterns(points)
+    step("classifying missions")
+    flights = classify.classify_flights(flights, points, pattern_events, model=context.model)
+    airspace_events = None
+    reach = None
+    if context.boundaries is not None:
+        step("deciding airspace for every point")
+        points = airspace.classify_points(points, context.boundaries)
+        airspace_events = airspace.airspace_events(
+            points, context.boundaries, focus=context.focus, near_km=context.near_km
+        )
+        if context.authorisations is not None:
+            airspace_events = airspace.apply_authorisations(
+                airspace_events, flights, context.authorisations
+            )
+        if context.focus:
+            step(f"observation reach into {context.focus}")
+            reach = airspace.observation_reach(
+                points, context.boundaries, context.focus, range_km=context.reach_range_km
+            )
+    events = _concat_events(airspace_events, pattern_events)
+    return Analysis(points, flights, events, reach)
+
+
+#: Every file name :func:`analyze` may write (stale ones are removed).
+KNOWN_OUTPUTS = (
+    "points.parquet",
+    "flights.parquet",
+    "events.parquet",
+    "reach.parquet",
+    "report.html",
+    "flights.geojson",
+    "flights.kml",
+    "flights.csv",
+    "events.csv",
+    "points.geoparquet",
+    "manifest.json",
+    "manifest.sig",
+)
 
 
 def _write_parquet(table: pa.Table, path: Path) -> Path:
@@ -94,29 +239,73 @@ def analyze(
     inputs: Sequence[str | Path],
     out_dir: str | Path,
     options: AnalyzeOptions | None = None,
+    context: Context | None = None,
     on_step: StepCallback | None = None,
+    write_report: bool = True,
+    sign_key: str | Path | None = None,
 ) -> AnalyzeResult:
-    """Run every stage on ``inputs`` and write the results into ``out_dir``."""
+    """Run every stage on ``inputs`` and write the results into ``out_dir``.
+
+    Outputs go to a staging folder first and replace the previous ones only
+    when everything succeeded.
+    """
     options = options or AnalyzeOptions()
+    context = context or Context.load()
     out = Path(out_dir)
     messages, stats = read_inputs(inputs, options, on_step)
-    if on_step:
-        on_step("cleaning and splitting flights")
-    points, flights = clean.run(messages)
+    result = process(messages, context, on_step)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
     try:
         if on_step:
             on_step("writing outputs")
-        written = [
-            _write_parquet(points, staging / "points.parquet"),
-            _write_parquet(flights, staging / "flights.parquet"),
-        ]
+        _write_parquet(result.points, staging / "points.parquet")
+        _write_parquet(result.flights, staging / "flights.parquet")
+        _write_parquet(result.events, staging / "events.parquet")
+        if result.reach is not None:
+            _write_parquet(result.reach, staging / "reach.parquet")
+        if write_report:
+            if on_step:
+                on_step("writing the report")
+            params = {
+                "focus": context.focus,
+                "near_km": context.near_km,
+                "inputs": [str(Path(p).resolve()) for p in inputs],
+                "options": {k: v for k, v in asdict(options).items() if v},
+                "input_stats": stats,
+                "boundary_dataset": airspace.dataset_info(context.boundaries)
+                if context.boundaries is not None
+                else None,
+            }
+            features = (
+                airspace.boundary_features(context.boundaries, result.points, focus=context.focus)
+                if context.boundaries is not None
+                else None
+            )
+            report.write_report(
+                staging,
+                result.points,
+                result.flights,
+                result.events,
+                result.reach,
+                boundary_features=features,
+                params=params,
+            )
+            if sign_key is not None:
+                report.sign(staging, sign_key)
+        for name in KNOWN_OUTPUTS:
+            # a file an earlier run wrote but this one did not would otherwise
+            # sit beside the new manifest looking current
+            stale = out / name
+            if stale.is_file() and not (staging / name).exists():
+                stale.unlink()
         final = []
-        for f in written:
+        for f in sorted(staging.iterdir()):
             target = out / f.name
+            if target.is_dir():
+                shutil.rmtree(target)
             f.replace(target)
             final.append(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return AnalyzeResult(out, points, flights, None, final, stats)
+    return AnalyzeResult(out, result.points, result.flights, result.events, final, stats)

@@ -1,0 +1,1 @@
+"""Engines that run the pipeline over partitions: local and Dask."""
