@@ -350,6 +350,54 @@ def store_query(
         out_console.print(f"... {result.num_rows - 1000:,} more rows (use --csv for all)")
 
 
+token_app = typer.Typer(help="Access tokens for `overflight serve`.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
+    db: Annotated[Path, typer.Option("--db", help="The store the tokens are for.")],
+    role: Annotated[str, typer.Option("--role", help="read or admin.")] = "read",
+    tokens_file: Annotated[
+        Path | None, typer.Option("--tokens", help="Tokens file (default: DB.tokens.json).")
+    ] = None,
+) -> None:
+    """Create a token and print it once; only its SHA-256 is stored."""
+    from overflight import web
+
+    if role not in ("read", "admin"):
+        fail("token create", f"--role must be read or admin, got {role!r}")
+    with errors_as_exit("token create"):
+        plaintext = web.create_token(tokens_file or web.default_tokens_file(db), role=role)
+    out_console.print(plaintext, markup=False, highlight=False)
+
+
+@app.command()
+def serve(
+    db: Annotated[Path, typer.Option("--db", help="The DuckDB store to show.")],
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    tokens_file: Annotated[
+        Path | None, typer.Option("--tokens", help="Tokens file (default: DB.tokens.json).")
+    ] = None,
+) -> None:
+    """Serve the live map, alerts, history and JSON API over the store."""
+    from overflight import web
+
+    with errors_as_exit("serve"):
+        tokens = tokens_file or web.default_tokens_file(db)
+        if not Path(tokens).exists():
+            fail(
+                "serve",
+                f"no tokens file at {tokens}: nobody could log in",
+                f"overflight token create --db {db} --role admin",
+            )
+        err_console.print(f"serving {db} on http://{host}:{port}/ (append ?token=YOUR_TOKEN)")
+        web.serve(db, host=host, port=port, tokens_file=tokens)
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
