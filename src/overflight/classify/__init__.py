@@ -1,1 +1,93 @@
-"""classify stage."""
+"""classify stage: a mission for every flight, with confidence and reason.
+
+:func:`classify_flights` adds ``mission``, ``mission_confidence`` and
+``mission_reason`` to the flights table.  Missions are those of
+:data:`overflight.classify.samples.MISSIONS`.  The model is a random forest
+over trajectory features (:mod:`overflight.classify.features`) trained on
+labelled real flights plus simulated ones (:mod:`overflight.classify.train`);
+identity flags from the identify stage (``military``, ``isr_type``,
+``drone_envelope``), when present on the flights table, reweight its
+probabilities (:data:`overflight.classify.model.IDENTITY_FACTORS`).
+
+A flight with under ``min_minutes`` of airborne positions gets ``other`` with
+confidence 0 and a reason that says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from overflight.classify.explain import reason
+from overflight.classify.features import features_table
+from overflight.classify.model import MissionModel, apply_identity, load_model
+from overflight.classify.samples import MISSIONS
+
+__all__ = ["MISSIONS", "classify_flights", "load_model"]
+
+_FLAGS = ("military", "isr_type", "drone_envelope")
+
+
+def classify_flights(
+    flights: pa.Table | pd.DataFrame,
+    points: pa.Table | pd.DataFrame,
+    events: pa.Table | pd.DataFrame | None = None,
+    model: MissionModel | None = None,
+    min_minutes: float = 5.0,
+) -> pa.Table:
+    """The flights table with ``mission``, ``mission_confidence``, ``mission_reason``.
+
+    Parameters
+    ----------
+    flights
+        One row per flight (at least ``flight_id``); optional boolean identity
+        columns ``military``, ``isr_type``, ``drone_envelope``.
+    points
+        The points table of those flights.
+    events
+        The patterns events table; detected here when None.
+    model
+        Defaults to the model shipped in the package.
+    min_minutes
+        Shorter flights are not classified (``other``, confidence 0).
+
+    Returns
+    -------
+    pyarrow.Table
+        ``flights`` with the three columns added or replaced.
+    """
+    fl = flights.to_pandas() if isinstance(flights, pa.Table) else flights.copy()
+    mdl = load_model() if model is None else model
+    ids = fl["flight_id"].astype(str)
+    pts = points.to_pandas() if isinstance(points, pa.Table) else points
+    pts = pts[pts["flight_id"].astype(str).isin(set(ids))]
+    feats = features_table(pts, events, min_minutes=min_minutes)
+    proba = mdl.predict_proba(feats)
+    flags = fl.set_index(ids)[[c for c in _FLAGS if c in fl.columns]]
+    flags = flags[~flags.index.duplicated()]
+    proba, notes = apply_identity(proba, flags)
+    mission = pd.Series("other", index=ids.to_numpy(), dtype=object)
+    conf = pd.Series(0.0, index=ids.to_numpy())
+    why = pd.Series(
+        f"too little data: under {min_minutes:g} min of airborne positions",
+        index=ids.to_numpy(),
+        dtype=object,
+    )
+    if len(proba):
+        best = proba.to_numpy().argmax(axis=1)
+        labels = np.asarray(proba.columns)[best]
+        pmax = proba.to_numpy().max(axis=1)
+        texts = [
+            reason(feats.loc[f], str(m), float(p), str(notes[f]))
+            for f, m, p in zip(proba.index, labels, pmax, strict=True)
+        ]
+        known = mission.index.isin(proba.index)
+        order = proba.index.get_indexer(mission.index[known])
+        mission[known] = labels[order]
+        conf[known] = pmax[order]
+        why[known] = np.asarray(texts, dtype=object)[order]
+    fl["mission"] = mission.to_numpy()
+    fl["mission_confidence"] = conf.to_numpy(np.float64)
+    fl["mission_reason"] = why.to_numpy()
+    return pa.Table.from_pandas(fl, preserve_index=False)
