@@ -198,7 +198,11 @@ def process(messages: pa.Table, context: Context, on_step: StepCallback | None =
         step("deciding airspace for every point")
         points = airspace.classify_points(points, context.boundaries)
         airspace_events = airspace.airspace_events(
-            points, context.boundaries, focus=context.focus, near_km=context.near_km
+            points,
+            context.boundaries,
+            focus=context.focus,
+            near_km=context.near_km,
+            flights=flights,
         )
         if context.authorisations is not None:
             airspace_events = airspace.apply_authorisations(

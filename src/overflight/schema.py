@@ -111,6 +111,12 @@ EVENT_FIELDS: tuple[pa.Field, ...] = (
     pa.field("duration_s", pa.float64()),
     pa.field("country", pa.string()),
     pa.field("details", pa.string()),
+    # airspace entries: where the stay ended, how deep it went, over what
+    pa.field("exit_latitude", pa.float64()),
+    pa.field("exit_longitude", pa.float64()),
+    pa.field("max_depth_m", pa.float64()),
+    pa.field("over_land", pa.bool_()),
+    pa.field("authorization", pa.string()),
 )
 EVENT_SCHEMA = pa.schema(EVENT_FIELDS)
 
@@ -119,6 +125,7 @@ DECLARED_COLUMNS: dict[str, frozenset[str]] = {
     "messages": frozenset(f.name for f in TRACK_FIELDS),
     "points": frozenset(f.name for f in TRACK_FIELDS + CLEAN_FIELDS + POINT_EXTRA_FIELDS),
     "flights": frozenset(f.name for f in FLIGHT_FIELDS + FLIGHT_EXTRA_FIELDS),
+    "events": frozenset(f.name for f in EVENT_FIELDS),
 }
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from overflight.report._frame import reach_table
 from overflight.report.geojson import write_geojson
 from overflight.report.html import boundary_dataset, write_html
 from overflight.report.kml import write_kml
@@ -90,6 +91,7 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     params = dict(params or {})
     events = EVENT_SCHEMA.empty_table() if events is None else events
+    reach = reach_table(reach)
     created = utc_now()
     (out / SIGNATURE).unlink(missing_ok=True)
     written = {

@@ -199,3 +199,20 @@ def format_duration(seconds: float | None) -> str:
     if minutes < 60:
         return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def reach_table(reach: pa.Table | None) -> pa.Table | None:
+    """The reach table with its polygon as GeoJSON text in ``geometry``.
+
+    The airspace stage writes both ``geometry_wkb`` (for Parquet readers) and
+    ``geometry_geojson``; the writers here want one JSON-friendly column.
+    """
+    if reach is None:
+        return None
+    if "geometry" not in reach.column_names and "geometry_geojson" in reach.column_names:
+        i = reach.column_names.index("geometry_geojson")
+        reach = reach.rename_columns(
+            [("geometry" if j == i else n) for j, n in enumerate(reach.column_names)]
+        )
+    binary = [f.name for f in reach.schema if pa.types.is_binary(f.type)]
+    return reach.drop_columns(binary)
