@@ -318,6 +318,96 @@ def demo(
     out_console.print(f"report: {(result.out_dir / 'report.html').resolve()}", highlight=False)
 
 
+@app.command("trends")
+def trends_command(
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Input files, or folders written by `analyze`.")
+    ],
+    focus: Annotated[str, typer.Option("--focus", help="ISO3 code of the country to watch.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the trend files.")],
+    near_km: NearOpt = 100.0,
+    boundaries: BoundariesOpt = None,
+    land: LandOpt = None,
+    aircraft_db: DbOpt = None,
+    on_invalid: Annotated[
+        str, typer.Option("--on-invalid", help="error or skip unreadable records.")
+    ] = "error",
+) -> None:
+    """Surveillance flights, hours and entries near FOCUS per day and week, with sharp changes."""
+    from overflight import airspace, trends
+
+    with errors_as_exit("trends"), steps() as on_step:
+        on_step("loading boundaries, aircraft database and model")
+        context = _context(focus, near_km, boundaries, land, None, aircraft_db, None, False, None)
+        folders = [p for p in inputs if p.is_dir()]
+        files = [p for p in inputs if not p.is_dir()]
+        parts = [pipeline.load_analysis(f) for f in folders]
+        if files:
+            options = pipeline.AnalyzeOptions(on_invalid=on_invalid)
+            messages, _ = pipeline.read_inputs(files, options, on_step)
+            parts.append(pipeline.process(messages, context, on_step))
+        data = pipeline.combine(parts)
+        points = data.points
+        if "countries" not in points.column_names:
+            on_step("deciding airspace for every point")
+            points = airspace.classify_points(points, context.boundaries)
+        on_step(f"distances to {context.focus} airspace")
+        assert context.focus is not None
+        dist = airspace.distance_to_country_m(
+            points, context.boundaries, context.focus, max_distance_m=near_km * 1000.0 * 1.5
+        )
+        on_step("counting per day and finding change points")
+        result = trends.trends(points, data.flights, data.events, context.focus, near_km, dist)
+        written = trends.write_trends(
+            out,
+            result.daily,
+            result.weekly,
+            result.changes,
+            title=f"Surveillance activity within {near_km:g} km of {context.focus}",
+        )
+    daily = result.daily
+    table = Table(title=f"trends near {context.focus} ({near_km:g} km)", show_header=False)
+    table.add_row("days", f"{daily.num_rows}")
+    for col in ("surveillance_flights_near", "surveillance_hours_near", "entries"):
+        total = sum(v or 0 for v in daily.column(col).to_pylist())
+        table.add_row(col, f"{total:,.1f}" if "hours" in col else f"{total:,}")
+    for series, changes in result.changes.items():
+        for c in changes:
+            table.add_row(
+                "change point",
+                f"{series}: {c.day.isoformat()} ({c.before_mean:.2f} → {c.after_mean:.2f} per day)",
+            )
+    for path in written.values():
+        table.add_row("wrote", str(path))
+    out_console.print(table)
+
+
+@app.command()
+def train(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Where to write the model (joblib).")
+    ] = Path("mission_model.joblib"),
+    rnc: Annotated[
+        Path | None,
+        typer.Option("--rnc", help="BuzzFeed 2016 RNC surveillance positions (CSV)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed (the shipped model uses 0).")] = 0,
+    evaluate: Annotated[
+        bool, typer.Option("--evaluate/--no-evaluate", help="Cross-validate before fitting.")
+    ] = True,
+) -> None:
+    """Train the mission classifier on the traffic samples (and the RNC flights)."""
+    from overflight.classify import train as training
+
+    with errors_as_exit("train"), steps() as on_step:
+        on_step("building features and training (a few minutes)")
+        metrics = training.train(traffic_samples_dir(), rnc, out, seed=seed, evaluate=evaluate)
+    for key in ("macro_f1", "baseline_macro_f1", "n_flights"):
+        if key in metrics:
+            out_console.print(f"{key}: {metrics[key]}")
+    out_console.print(f"model: {out}")
+
+
 @store_app.command("append")
 def store_append(
     db: Annotated[Path, typer.Argument(help="DuckDB file (created when missing).")],

@@ -217,6 +217,39 @@ def process(messages: pa.Table, context: Context, on_step: StepCallback | None =
     return Analysis(points, flights, events, reach)
 
 
+def load_analysis(folder: str | Path) -> Analysis:
+    """The tables an earlier :func:`analyze` wrote into ``folder``."""
+    d = Path(folder)
+    if not (d / "points.parquet").is_file():
+        raise InputError("not an analysis folder: no points.parquet", d)
+    reach = pq.read_table(d / "reach.parquet") if (d / "reach.parquet").is_file() else None
+    events = (
+        pq.read_table(d / "events.parquet")
+        if (d / "events.parquet").is_file()
+        else EVENT_SCHEMA.empty_table()
+    )
+    return Analysis(
+        pq.read_table(d / "points.parquet"), pq.read_table(d / "flights.parquet"), events, reach
+    )
+
+
+def combine(analyses: Sequence[Analysis]) -> Analysis:
+    """One analysis from several (their columns unified, missing ones null)."""
+    if not analyses:
+        raise InputError("no analyses to combine")
+
+    def cat(tables: list[pa.Table]) -> pa.Table:
+        return pa.concat_tables(tables, promote_options="permissive")
+
+    reaches = [a.reach for a in analyses if a.reach is not None]
+    return Analysis(
+        cat([a.points for a in analyses]),
+        cat([a.flights for a in analyses]),
+        cat([a.events for a in analyses]),
+        cat(reaches) if reaches else None,
+    )
+
+
 #: Every file name :func:`analyze` may write (stale ones are removed).
 KNOWN_OUTPUTS = (
     "points.parquet",

@@ -28,6 +28,7 @@ from overflight.airspace.boundaries import Boundaries, Layer, load_boundaries
 from overflight.airspace.classify import POINT_COLUMNS, classify_lonlat, classify_points
 from overflight.airspace.distance import boundary_distance_m
 from overflight.airspace.events import AIRSPACE_EVENT_FIELDS, AIRSPACE_EVENT_SCHEMA, airspace_events
+from overflight.airspace.focus import distance_to_country_m
 from overflight.airspace.info import boundary_features, dataset_info
 from overflight.airspace.reach import REACH_SCHEMA, horizon_km, observation_reach
 from overflight.airspace.repair import BoundaryWarning
@@ -48,6 +49,7 @@ __all__ = [
     "classify_lonlat",
     "classify_points",
     "dataset_info",
+    "distance_to_country_m",
     "horizon_km",
     "load_authorisations",
     "load_boundaries",
