@@ -13,20 +13,9 @@ from hypothesis import strategies as st
 
 from overflight.clean import clean, flights_table, run, split_flights, to_positions
 from overflight.schema import FLIGHT_SCHEMA, MESSAGE_SCHEMA, POINT_SCHEMA, conform
+from support.samples import as_table, read_rnc, read_sample
 
 H = pd.Timedelta(hours=1)
-
-
-def read_sample(samples: Path, name: str) -> pd.DataFrame:
-    df = pd.read_json(
-        samples / f"{name}.json.gz", dtype={"icao24": str, "callsign": str, "squawk": str}
-    )
-    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True).astype("datetime64[ns, UTC]")
-    return df
-
-
-def as_table(df: pd.DataFrame) -> pa.Table:
-    return conform(pa.Table.from_pandas(df, preserve_index=False))
 
 
 def stamp(t: pd.Timestamp) -> str:
@@ -122,21 +111,7 @@ def test_turnaround_on_the_ground_splits_even_without_a_long_gap(quickstart: pd.
 
 
 def test_buzzfeed_orbits_are_not_cut_by_minute_sampling(shared_data: Path) -> None:
-    raw = pd.read_csv(
-        shared_data / "trajectories/buzzfeed_2016_conventions_rnc.csv",
-        dtype={"adshex": str, "squawk": str},
-    )
-    df = pd.DataFrame(
-        {
-            "timestamp": pd.to_datetime(raw["timestamp"], utc=True).astype("datetime64[ns, UTC]"),
-            "icao24": raw["adshex"].str.lower(),
-            "latitude": raw["latitude"],
-            "longitude": raw["longitude"],
-            "altitude": raw["altitude"].astype(float),
-            "track": raw["heading"],
-            "squawk": raw["squawk"],
-        }
-    )
+    df = read_rnc(shared_data)
     points, fl = run(as_table(df))
     pts, flights = points.to_pandas(), fl.to_pandas()
     gap = pts.groupby("icao24")["timestamp"].diff()

@@ -14,21 +14,9 @@ from hypothesis import strategies as st
 from overflight.clean import to_positions
 from overflight.clean.positions import IDENT_FIELDS, KINEMATIC_FIELDS
 from overflight.schema import MESSAGE_SCHEMA, conform
+from support.samples import as_table, read_sample
 
 MS = pd.Timedelta(milliseconds=1)
-
-
-def read_sample(samples: Path, name: str) -> pd.DataFrame:
-    """A traffic sample as a DataFrame with UTC ns timestamps (never imports traffic)."""
-    df = pd.read_json(
-        samples / f"{name}.json.gz", dtype={"icao24": str, "callsign": str, "squawk": str}
-    )
-    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True).astype("datetime64[ns, UTC]")
-    return df
-
-
-def as_table(df: pd.DataFrame) -> pa.Table:
-    return conform(pa.Table.from_pandas(df, preserve_index=False))
 
 
 def split_like_raw(df: pd.DataFrame, velocity_offset: pd.Timedelta) -> pd.DataFrame:

@@ -21,20 +21,9 @@ from hypothesis import strategies as st
 from overflight.clean import REASONS, clean
 from overflight.geodesy import destination, haversine_m
 from overflight.schema import MESSAGE_SCHEMA, POINT_SCHEMA, conform
+from support.samples import as_table, read_rnc, read_sample
 
 NOISY = ["noisy_spoofing", "noisy_time_issue", "noisy_landing", "noisy_takeoff", "noisy_ground"]
-
-
-def read_sample(samples: Path, name: str) -> pd.DataFrame:
-    df = pd.read_json(
-        samples / f"{name}.json.gz", dtype={"icao24": str, "callsign": str, "squawk": str}
-    )
-    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True).astype("datetime64[ns, UTC]")
-    return df.sort_values(["icao24", "timestamp"], kind="stable").reset_index(drop=True)
-
-
-def as_table(df: pd.DataFrame) -> pa.Table:
-    return conform(pa.Table.from_pandas(df, preserve_index=False))
 
 
 def cleaned(df: pd.DataFrame) -> pd.DataFrame:
@@ -115,7 +104,7 @@ def fresh(df: pd.DataFrame) -> np.ndarray:
 
 @pytest.mark.parametrize("name", NOISY)
 def test_noisy_samples(traffic_samples: Path, name: str) -> None:
-    df = read_sample(traffic_samples, f"noisy/{name}")
+    df = read_sample(traffic_samples, f"noisy/{name}", sort=True)
     out = cleaned(df)
     bad_pos = df["latitude"].isna().to_numpy()
     spikes = altitude_spikes(df)
@@ -131,7 +120,7 @@ def test_noisy_samples(traffic_samples: Path, name: str) -> None:
 
 
 def test_quickstart_obvious_errors(traffic_samples: Path) -> None:
-    df = read_sample(traffic_samples, "collections/quickstart")
+    df = read_sample(traffic_samples, "collections/quickstart", sort=True)
     out = cleaned(df)
     track = off_median_track(df)
     wrong = track | altitude_spikes(df) | parked_at_altitude(df)
@@ -142,7 +131,7 @@ def test_quickstart_obvious_errors(traffic_samples: Path) -> None:
 
 
 def test_spoofed_episode_is_rejected(traffic_samples: Path) -> None:
-    df = read_sample(traffic_samples, "noisy/noisy_spoofing").dropna(subset=["latitude"])
+    df = read_sample(traffic_samples, "noisy/noisy_spoofing", sort=True).dropna(subset=["latitude"])
     df = df.reset_index(drop=True)
     episode = displaced(df)  # between the two >100 km jumps that open and close it
     assert 1000 < episode.sum() < len(df) / 2
@@ -157,7 +146,7 @@ def test_spoofed_episode_is_rejected(traffic_samples: Path) -> None:
 
 
 def test_exact_duplicates_flagged_and_nothing_else_changes(traffic_samples: Path) -> None:
-    df = read_sample(traffic_samples, "noisy/noisy_landing")
+    df = read_sample(traffic_samples, "noisy/noisy_landing", sort=True)
     base = cleaned(df)
     extra = df.sample(frac=0.2, random_state=3)
     both = pd.concat([df, extra]).sample(frac=1.0, random_state=4)
@@ -170,7 +159,7 @@ def test_exact_duplicates_flagged_and_nothing_else_changes(traffic_samples: Path
 
 
 def test_near_duplicates(traffic_samples: Path) -> None:
-    df = read_sample(traffic_samples, "noisy/noisy_landing")
+    df = read_sample(traffic_samples, "noisy/noisy_landing", sort=True)
     echo = df.sample(n=50, random_state=5).copy()
     lat, lon = destination(echo["latitude"].to_numpy(), echo["longitude"].to_numpy(), 45.0, 3.0)
     echo["latitude"], echo["longitude"] = lat, lon
@@ -180,21 +169,7 @@ def test_near_duplicates(traffic_samples: Path) -> None:
 
 
 def test_buzzfeed_duplicates(shared_data: Path) -> None:
-    raw = pd.read_csv(
-        shared_data / "trajectories/buzzfeed_2016_conventions_rnc.csv",
-        dtype={"adshex": str, "squawk": str},
-    )
-    df = pd.DataFrame(
-        {
-            "timestamp": pd.to_datetime(raw["timestamp"], utc=True).astype("datetime64[ns, UTC]"),
-            "icao24": raw["adshex"].str.lower(),
-            "latitude": raw["latitude"],
-            "longitude": raw["longitude"],
-            "altitude": raw["altitude"].astype(float),
-            "track": raw["heading"],
-            "squawk": raw["squawk"],
-        }
-    )
+    df = read_rnc(shared_data)
     n_dup = int(df.duplicated(["icao24", "timestamp", "latitude", "longitude"]).sum())
     out = clean(as_table(df))
     stats = json.loads(out.schema.metadata[b"overflight:stats"])
@@ -205,14 +180,14 @@ def test_buzzfeed_duplicates(shared_data: Path) -> None:
 
 
 def test_input_is_not_modified(traffic_samples: Path) -> None:
-    table = as_table(read_sample(traffic_samples, "noisy/noisy_ground").iloc[::-1])
+    table = as_table(read_sample(traffic_samples, "noisy/noisy_ground", sort=True).iloc[::-1])
     before = table.to_pandas()
     clean(table)
     pd.testing.assert_frame_equal(table.to_pandas(), before)
 
 
 def test_order_of_input_does_not_matter(traffic_samples: Path) -> None:
-    df = read_sample(traffic_samples, "noisy/noisy_takeoff")
+    df = read_sample(traffic_samples, "noisy/noisy_takeoff", sort=True)
     a = clean(as_table(df)).to_pandas()
     b = clean(as_table(df.sample(frac=1.0, random_state=9))).to_pandas()
     pd.testing.assert_frame_equal(a, b)

@@ -22,6 +22,17 @@ OPENSKY_HEADER = (
     "modes,adsb,acars,notes,categoryDescription"
 )
 
+#: The points columns identify_flights reads.
+POINT_COLUMNS = [
+    "flight_id",
+    "timestamp",
+    "icao24",
+    "altitude",
+    "groundspeed",
+    "vertical_rate",
+    "squawk",
+]
+
 
 def _split(df: pd.DataFrame, key: str, gap_s: float = 1800) -> pd.DataFrame:
     df = df.sort_values([key, "timestamp"]).copy()
@@ -60,16 +71,7 @@ def rnc(shared_data: Path) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def rnc_points(rnc: pd.DataFrame) -> pa.Table:
-    cols = [
-        "flight_id",
-        "timestamp",
-        "icao24",
-        "altitude",
-        "groundspeed",
-        "vertical_rate",
-        "squawk",
-    ]
-    return pa.Table.from_pandas(rnc[cols], preserve_index=False)
+    return pa.Table.from_pandas(rnc[POINT_COLUMNS], preserve_index=False)
 
 
 @pytest.fixture(scope="module")
@@ -156,16 +158,7 @@ def _sample(traffic_samples: Path, name: str) -> pd.DataFrame:
 
 
 def _sample_points(df: pd.DataFrame) -> pa.Table:
-    cols = [
-        "flight_id",
-        "timestamp",
-        "icao24",
-        "altitude",
-        "groundspeed",
-        "vertical_rate",
-        "squawk",
-    ]
-    t = pa.Table.from_pandas(df[cols], preserve_index=False)
+    t = pa.Table.from_pandas(df[POINT_COLUMNS], preserve_index=False)
     return t.set_column(t.column_names.index("squawk"), "squawk", t["squawk"].cast(pa.string()))
 
 

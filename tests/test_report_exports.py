@@ -6,10 +6,8 @@ CSV read back with pandas; GeoParquet read with geopandas (a peer reader).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -24,44 +22,22 @@ from hypothesis import strategies as st
 
 from overflight.report import write_report
 from overflight.report.geojson import split_antimeridian
+from support.report_sample import SAMPLES, Sample, write_sample_report
 
 FT_M = 0.3048
 KML = "{http://www.opengis.net/kml/2.2}"
 
 
-def _sample_module() -> Any:
-    name = "overflight_report_test_sample"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("test_report_sample.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
-def sample(traffic_samples: Path) -> Any:
-    m = _sample_module()
-    return m.cached_sample(traffic_samples, m.shared_or_none())
+def sample(report_sample: Sample) -> Sample:
+    return report_sample
 
 
 @pytest.fixture(scope="module")
 def out(sample: Any, traffic_samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("report")
-    write_report(
-        d,
-        sample.points,
-        sample.flights,
-        sample.events,
-        sample.reach,
-        boundary_features=sample.features,
-        params={
-            "focus": "FRA",
-            "inputs": [str(traffic_samples / s) for s in _sample_module().SAMPLES],
-        },
-    )
+    inputs = [str(traffic_samples / s) for s in SAMPLES]
+    write_sample_report(d, sample, {"focus": "FRA", "inputs": inputs})
     return d
 
 

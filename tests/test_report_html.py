@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,40 +16,21 @@ import pytest
 from overflight.report import write_report
 from overflight.report.assets import leaflet_assets
 from overflight.report.summary import summarize
+from support.report_sample import Sample, write_sample_report
 
 HOSTILE = "</script><script>alert(1)</script><img src=x onerror=alert(2)>&amp;\"'\u2028<!--"
 
 
-def _sample_module() -> Any:
-    name = "overflight_report_test_sample"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("test_report_sample.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
-def sample(traffic_samples: Path) -> Any:
-    m = _sample_module()
-    return m.cached_sample(traffic_samples, m.shared_or_none())
+def sample(report_sample: Sample) -> Sample:
+    return report_sample
 
 
 @pytest.fixture(scope="module")
 def page(sample: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
     d = tmp_path_factory.mktemp("html")
-    write_report(
-        d,
-        sample.points,
-        sample.flights,
-        sample.events,
-        sample.reach,
-        boundary_features=sample.features,
-        params={"focus": "FRA", "boundary_dataset": {"name": "geo-maps", "version": "0.6.0"}},
-    )
+    params = {"focus": "FRA", "boundary_dataset": {"name": "geo-maps", "version": "0.6.0"}}
+    write_sample_report(d, sample, params)
     return (d / "report.html").read_text(encoding="utf-8")
 
 

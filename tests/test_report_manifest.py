@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import shutil
 import stat
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import overflight
 from overflight.errors import ManifestError
 from overflight.report import generate_keypair, sign, verify, write_report
+from support.report_sample import SAMPLES, Sample, write_sample_report
 
 OUTPUTS = {
     "report.html",
@@ -29,27 +27,13 @@ OUTPUTS = {
 }
 
 
-def _sample_module() -> Any:
-    name = "overflight_report_test_sample"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("test_report_sample.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
 def built(
-    traffic_samples: Path, tmp_path_factory: pytest.TempPathFactory
+    report_sample: Sample, traffic_samples: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, list[Path]]:
-    m = _sample_module()
-    s = m.cached_sample(traffic_samples, m.shared_or_none())
     base = tmp_path_factory.mktemp("manifest")
     inputs = []
-    for rel in m.SAMPLES:  # copies, so a test may change an input
+    for rel in SAMPLES:  # copies, so a test may change an input
         dst = base / "inputs" / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(traffic_samples / rel, dst)
@@ -60,7 +44,7 @@ def built(
         "boundary_dataset": {"name": "@geo-maps/countries-maritime-10m", "version": "0.6.0"},
         "min_turns": 2,
     }
-    write_report(base / "report", s.points, s.flights, s.events, s.reach, params=params)
+    write_sample_report(base / "report", report_sample, params, boundaries=False)
     return base / "report", inputs
 
 
@@ -188,12 +172,12 @@ def test_sign_refuses_a_folder_without_manifest_and_a_bad_key(tmp_path: Path) ->
         sign(tmp_path, tmp_path / "bad.pem")
 
 
-def test_rewriting_a_report_drops_the_stale_signature(report: Path, tmp_path: Path) -> None:
-    m = _sample_module()
+def test_rewriting_a_report_drops_the_stale_signature(
+    report: Path, report_sample: Sample, tmp_path: Path
+) -> None:
     private, public = tmp_path / "k.pem", tmp_path / "k.pub.pem"
     generate_keypair(private, public)
     sign(report, private)
-    s = next(iter(m._CACHE.values()))
-    write_report(report, s.points, s.flights, s.events)
+    write_report(report, report_sample.points, report_sample.flights, report_sample.events)
     assert not (report / "manifest.sig").exists()
     assert verify(report) == []

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pytest
 
 from overflight import store
 from overflight.errors import StoreError
-from overflight.schema import MESSAGE_SCHEMA, conform
+from support.samples import as_table, read_sample
 
 
 def _sample(traffic_samples: Path, name: str) -> pa.Table:
-    with gzip.open(traffic_samples / name, "rt") as fh:
-        df = pd.DataFrame.from_records(json.load(fh))
-    df["timestamp"] = pd.to_datetime(df["timestamp"], unit="ms", utc=True)
-    return conform(pa.Table.from_pandas(df, preserve_index=False), MESSAGE_SCHEMA)
+    return as_table(read_sample(traffic_samples, name, precise_float=True))
 
 
 def test_append_then_query(tmp_path: Path, traffic_samples: Path) -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,39 +11,26 @@ import pytest
 import shapely
 
 from overflight.web.colors import HUE_STOPS, altitude_hsl
-
-
-def _helpers() -> Any:
-    name = "overflight_web_test_store"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("test_web_store.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+from support.web_store import Built, get
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: Any, shared_data: Path, traffic_samples: Path) -> Iterator[Any]:
+def api(tmp_path_factory: Any, web_store: Built) -> Iterator[Any]:
     from overflight.web import create_app, create_token
     from overflight.web.server import ServerThread
 
-    h = _helpers()
-    built = h.built_store(tmp_path_factory, shared_data, traffic_samples)
     tokens = tmp_path_factory.mktemp("api") / "tokens.json"
     token = create_token(tokens, "read")
-    srv = ServerThread(create_app(built.db, tokens, land_boundaries=False), log_level="warning")
+    srv = ServerThread(create_app(web_store.db, tokens, land_boundaries=False), log_level="warning")
     srv.start()
 
     def call(path: str) -> Any:
-        status, body = h.get(f"{srv.url}{path}", token)
+        status, body = get(f"{srv.url}{path}", token)
         assert status == 200, body
         return body
 
-    call.built = built  # type: ignore[attr-defined]
-    call.raw = lambda path: h.get(f"{srv.url}{path}", token)  # type: ignore[attr-defined]
+    call.built = web_store  # type: ignore[attr-defined]
+    call.raw = lambda path: get(f"{srv.url}{path}", token)  # type: ignore[attr-defined]
     yield call
     srv.stop()
 

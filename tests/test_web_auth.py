@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import logging
 import re
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +22,7 @@ from overflight.web.auth import (
     read_tokens,
     revoke_token,
 )
+from support.web_store import Built, get
 
 UNAUTHENTICATED = {
     "ok": False,
@@ -32,18 +31,6 @@ UNAUTHENTICATED = {
 }
 INVALID = {"ok": False, "error": "invalid token", "status": 401}
 NOT_ADMIN = {"ok": False, "error": "this route needs an admin token", "status": 403}
-
-
-def _helpers() -> Any:
-    name = "overflight_web_test_store"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("test_web_store.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @pytest.mark.parametrize("suffix", [".json", ".yaml"])
@@ -108,30 +95,25 @@ class Capture(logging.Handler):
 
 
 @pytest.fixture(scope="module")
-def app_server(
-    tmp_path_factory: Any, shared_data: Path, traffic_samples: Path
-) -> Iterator[dict[str, Any]]:
+def app_server(tmp_path_factory: Any, web_store: Built) -> Iterator[dict[str, Any]]:
     from overflight.web import create_app
     from overflight.web.server import ServerThread
 
-    h = _helpers()
-    built = h.built_store(tmp_path_factory, shared_data, traffic_samples)
     tokens = tmp_path_factory.mktemp("auth") / "tokens.json"
     read, admin = create_token(tokens, "read"), create_token(tokens, "admin")
     capture = Capture()
     loggers = [logging.getLogger(n) for n in ("uvicorn.access", "uvicorn.error")]
-    app = create_app(built.db, tokens, land_boundaries=False)
+    app = create_app(web_store.db, tokens, land_boundaries=False)
     srv = ServerThread(app, log_level="info").start()
     for lg in loggers:
         lg.addHandler(capture)
-    yield {"url": srv.url, "read": read, "admin": admin, "capture": capture, "built": built}
+    yield {"url": srv.url, "read": read, "admin": admin, "capture": capture, "built": web_store}
     for lg in loggers:
         lg.removeHandler(capture)
     srv.stop()
 
 
 def test_every_data_route_refuses_missing_and_wrong_tokens(app_server: dict[str, Any]) -> None:
-    get = _helpers().get
     url = app_server["url"]
     status, spec = get(f"{url}/api/openapi.json")  # the description is public, data is not
     assert status == 200
@@ -153,7 +135,6 @@ def test_every_data_route_refuses_missing_and_wrong_tokens(app_server: dict[str,
 
 
 def test_read_token_reads_but_is_refused_on_admin_routes(app_server: dict[str, Any]) -> None:
-    get = _helpers().get
     url, read = app_server["url"], app_server["read"]
     status, body = get(f"{url}/api/aircraft", read)
     assert status == 200 and body["count"] > 0
@@ -164,7 +145,6 @@ def test_read_token_reads_but_is_refused_on_admin_routes(app_server: dict[str, A
 
 
 def test_admin_token_manages_tokens(app_server: dict[str, Any]) -> None:
-    get = _helpers().get
     url, admin = app_server["url"], app_server["admin"]
     status, made = get(f"{url}/api/admin/tokens", admin, "POST", {"role": "read"})
     assert status == 201 and made["role"] == "read" and made["token"].startswith("ovf_")
@@ -190,7 +170,6 @@ def test_admin_token_manages_tokens(app_server: dict[str, Any]) -> None:
 def test_tokens_never_reach_the_logs(
     app_server: dict[str, Any], capfd: pytest.CaptureFixture[str]
 ) -> None:
-    get = _helpers().get
     url, read, admin = app_server["url"], app_server["read"], app_server["admin"]
     capture: Capture = app_server["capture"]
     capture.lines.clear()
@@ -221,5 +200,5 @@ def test_pages_and_docs_are_public_and_headers_keep_tokens_in(app_server: dict[s
     req.add_header("Authorization", f"Bearer {app_server['read']}")
     with urllib.request.urlopen(req) as res:
         assert res.headers["Cache-Control"] == "no-store"
-    status, body = _helpers().get(f"{url}/vendor/leaflet/../../package.json")
+    status, body = get(f"{url}/vendor/leaflet/../../package.json")
     assert status == 404 and body["ok"] is False

@@ -1,6 +1,6 @@
 """``overflight serve`` in headless Chromium: live aircraft on the map, an alert as it is written.
 
-The store is built from real data (see ``tests/test_web_store.py``).  The test
+The store is built from real data (see ``tests/support/web_store.py``).  The test
 holds the store open for writing, as the live watcher does when it runs inside
 the web server, and the app reads through that connection.  Every request
 that is not to the server is aborted and recorded: the page must need nothing
@@ -10,9 +10,6 @@ from the network.  Screenshots go to ``out/screenshots/web_map.png`` and
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,88 +18,33 @@ from typing import Any
 import duckdb
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from support.browser import keep_screenshot, watched_page
+from support.web_store import Built, alert_row, copy_store
 
 pytestmark = pytest.mark.browser
 
 
-def _helpers() -> Any:
-    name = "overflight_web_test_store"
-    if name not in sys.modules:
-        path = ROOT / "tests" / "test_web_store.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs pip install playwright")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def served(
-    tmp_path_factory: Any, shared_data: Path, traffic_samples: Path
-) -> Iterator[dict[str, Any]]:
+def served(tmp_path_factory: Any, web_store: Built) -> Iterator[dict[str, Any]]:
     from overflight.web import create_app, create_token
     from overflight.web.server import ServerThread
 
-    h = _helpers()
     folder = tmp_path_factory.mktemp("browser")
-    built = h.copy_store(h.built_store(tmp_path_factory, shared_data, traffic_samples), folder)
+    built = copy_store(web_store, folder)
     token = create_token(folder / "tokens.json", "read")
     con = duckdb.connect(str(built.db))  # the watcher's connection, held for writing
     app = create_app(built.db, folder / "tokens.json", connection=con)
     srv = ServerThread(app, log_level="warning").start()
-    yield {"url": srv.url, "token": token, "con": con, "built": built, "helpers": h}
+    yield {"url": srv.url, "token": token, "con": con, "built": built}
     srv.stop()
     con.close()
 
 
 def _page(browser: Any, url: str) -> tuple[Any, Any, list[str], list[str]]:
-    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
-    offsite: list[str] = []
-    ctx.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if route.request.url.startswith(url)
-            else (offsite.append(route.request.url), route.abort())
-        ),
+    """A page that may load only from the server at ``url`` (see ``watched_page``)."""
+    return watched_page(
+        browser, lambda u: u.startswith(url), viewport={"width": 1440, "height": 900}
     )
-    page = ctx.new_page()
-    problems: list[str] = []
-    page.on(
-        "console",
-        lambda m: (
-            problems.append(f"console {m.type}: {m.text}")
-            if m.type in ("error", "warning")
-            else None
-        ),
-    )
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-    return ctx, page, problems, offsite
 
 
 def _wait(page: Any, js: str, timeout_s: float = 10.0) -> None:
@@ -111,14 +53,6 @@ def _wait(page: Any, js: str, timeout_s: float = 10.0) -> None:
     while not page.evaluate(js):
         assert time.monotonic() < deadline, f"timed out waiting for {js}"
         page.wait_for_timeout(100)
-
-
-def _keep(page: Any, name: str, tmp: Path) -> None:
-    shot = tmp / name
-    page.screenshot(path=str(shot))
-    keep = ROOT / "out" / "screenshots" / name
-    keep.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(shot, keep)
 
 
 def test_live_map_shows_aircraft_and_a_new_alert(
@@ -154,7 +88,7 @@ def test_live_map_shows_aircraft_and_a_new_alert(
     message = f"{newcomer} crossed the test line"
     t0 = time.monotonic()
     writer = con.cursor()
-    served["helpers"].alert_row(writer, newcomer, "a-browser", message)
+    alert_row(writer, newcomer, "a-browser", message)
     writer.close()
     item = page.locator("#alerts li", has_text=message)
     item.wait_for(timeout=8000)
@@ -173,7 +107,7 @@ def test_live_map_shows_aircraft_and_a_new_alert(
     # both boundary layers: national airspace, then land over it (loaded in the background)
     _wait(page, "document.querySelector('.leaflet-boundaries-pane path[fill=\"#1d232b\"]')", 30)
     page.wait_for_timeout(800)
-    _keep(page, "web_map.png", tmp_path)
+    keep_screenshot(page, "web_map.png", tmp_path)
     ctx.close()
     assert offsite == []
     assert problems == []
@@ -213,7 +147,7 @@ def test_history_replays_a_stored_range(
             break
     assert page.locator(".ac").count() == 1
     page.wait_for_timeout(800)
-    _keep(page, "web_history.png", tmp_path)
+    keep_screenshot(page, "web_history.png", tmp_path)
     ctx.close()
     assert offsite == []
     assert problems == []
