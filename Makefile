@@ -39,6 +39,9 @@ test: lint typecheck layers pytest
 
 bench: env
 	$(PY) bench/decode.py
+	$(PY) bench/airspace.py
+	$(PY) bench/missions.py
+	$(PY) bench/live.py
 
 clean:
 	rm -rf $(VENV) node_modules $(OUT)

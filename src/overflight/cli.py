@@ -31,7 +31,7 @@ store_app = typer.Typer(help="An embedded DuckDB store of analyses.", no_args_is
 app.add_typer(store_app, name="store")
 
 out_console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def fail(command: str, message: str, hint: str | None = None) -> NoReturn:
@@ -486,6 +486,97 @@ def serve(
             )
         err_console.print(f"serving {db} on http://{host}:{port}/ (append ?token=YOUR_TOKEN)")
         web.serve(db, host=host, port=port, tokens_file=tokens)
+
+
+@app.command()
+def watch(
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file that keeps what was received.")],
+    beast: Annotated[
+        list[str] | None, typer.Option("--beast", help="Beast TCP feed HOST:PORT (30005).")
+    ] = None,
+    sbs: Annotated[
+        list[str] | None, typer.Option("--sbs", help="SBS-1 TCP feed HOST:PORT (30003).")
+    ] = None,
+    avr: Annotated[
+        list[str] | None, typer.Option("--avr", help="AVR TCP feed HOST:PORT (30002).")
+    ] = None,
+    readsb: Annotated[
+        list[str] | None,
+        typer.Option("--readsb", help="readsb aircraft.json URL or path it rewrites."),
+    ] = None,
+    rules: Annotated[Path | None, typer.Option("--rules", help="Alert rules (YAML).")] = None,
+    webhook: Annotated[
+        list[str] | None, typer.Option("--webhook", help="POST every alert here as JSON.")
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option(help="Receiver position LAT,LON (surface positions).")
+    ] = None,
+    clock: Annotated[
+        str, typer.Option(help="Beast timestamps: 12mhz, utc_ns_of_day or arrival.")
+    ] = "12mhz",
+    focus: FocusOpt = None,
+    boundaries: BoundariesOpt = None,
+    aircraft_db: DbOpt = None,
+    auth: AuthOpt = None,
+    share_db: Annotated[
+        bool,
+        typer.Option("--share-db", help="Open the store per batch so `serve` can read it."),
+    ] = False,
+    idle_exit_s: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds without data.")
+    ] = None,
+    export_dir: Annotated[
+        Path | None, typer.Option(help="On stop, export the points to Parquet by day here.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No alert lines on stdout.")] = False,
+) -> None:
+    """Watch live feeds: store every position, decide airspace, raise alerts once per episode."""
+    from overflight.live import commands
+
+    commands.setup_logging()
+    with errors_as_exit("watch"):
+        code = commands.watch_command(
+            db,
+            export_dir=export_dir,
+            beast=beast or (),
+            sbs=sbs or (),
+            avr=avr or (),
+            readsb=readsb or (),
+            rules=rules,
+            webhook=webhook or (),
+            reference=reference,
+            clock_mode=clock,
+            idle_exit_s=idle_exit_s,
+            quiet=quiet,
+            share_db=share_db,
+            focus=focus,
+            boundaries=boundaries,
+            aircraft_db=aircraft_db or (),
+            authorisations=auth,
+        )
+    raise typer.Exit(code)
+
+
+@app.command()
+def replay(
+    file: Annotated[Path, typer.Argument(help="A recorded Beast, AVR or SBS file.")],
+    port: Annotated[int, typer.Option("--port", help="Loopback port to serve it on.")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    speed: Annotated[
+        float, typer.Option(help="1 = real time, 10 = ten times faster, 0 = as fast as possible.")
+    ] = 1.0,
+    loop: Annotated[bool, typer.Option("--loop", help="Start again at the end.")] = False,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="beast, avr or sbs (else detected).")
+    ] = None,
+) -> None:
+    """Serve a recording on loopback, paced by its own timestamps, for tests and demos."""
+    from overflight.live import commands
+
+    commands.setup_logging()
+    with errors_as_exit("replay"):
+        code = commands.replay_command(file, port, host=host, speed=speed, loop=loop, fmt=fmt)
+    raise typer.Exit(code)
 
 
 @app.command()
