@@ -13,7 +13,18 @@ loaded and repaired by ``overflight.airspace.load_boundaries``).
   for the coastline layer (land or territorial sea). One run each.
 
 Disagreements: points whose set of maritime claimants or set of land
-claimants differs between the two (must be 0).  The last line is
+claimants differs between the two (must be 0).
+
+Distance section: ``boundary_distance_m`` (signed great-circle distance to
+the nearest national-airspace boundary, as ``classify_points`` computes it)
+on the positions of the demo's real traffic samples (when the traffic package
+is installed) and on 200,000 of the random points; "cold" works out every
+cell list and tree in an empty cache folder, "stored" is a new process-like
+start that reads the lists back, "warm" a repeat in the same process.  It is
+compared with the reference search it replaced
+(``overflight.airspace.distance_reference``) on 2,000 track points.
+
+The last line is
 ``ratio_vs_geopandas: X``: overflight's points/s (both layers) over
 geopandas' points/s for the maritime layer alone, the lower of the two ratios
 printed.
@@ -23,13 +34,19 @@ Run: ``.venv/bin/python bench/airspace.py [N]``
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
-from overflight.airspace import load_boundaries
+from overflight.airspace import Boundaries, load_boundaries
+from overflight.airspace.borders import CACHE_NAME
+from overflight.airspace.distance import boundary_distance_m
+from overflight.airspace.distance_reference import boundary_distance_m_reference
 
 BBOX = (-168.0, 7.0, -52.0, 72.0)
 
@@ -90,7 +107,77 @@ def main(n: int) -> None:
     print(f"geopandas_sjoin_both_layers_pts_per_s: {both:,.0f}")
     print(f"disagreements: {disagree_n}")
     print(f"ratio_vs_geopandas_both_layers: {ours / both:.1f}")
+    distance_section(b, lon[:200_000], lat[:200_000])
     print(f"ratio_vs_geopandas: {ours / rates['maritime']:.1f}")
+
+
+def _track_points() -> tuple[np.ndarray, np.ndarray] | None:
+    """Positions of the demo's real traffic samples (None without the traffic package)."""
+    import importlib.util
+
+    from overflight.cli import DEMO_SAMPLES
+    from overflight.ingest import read
+
+    spec = importlib.util.find_spec("traffic")
+    if spec is None or spec.origin is None:
+        return None
+    root = Path(spec.origin).parent / "data" / "samples"
+    lons, lats = [], []
+    for name in DEMO_SAMPLES:
+        t = read(root / name)
+        lons.append(t.column("longitude").to_numpy(zero_copy_only=False).astype(float))
+        lats.append(t.column("latitude").to_numpy(zero_copy_only=False).astype(float))
+    lon, lat = np.concatenate(lons), np.concatenate(lats)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    return lon[ok], lat[ok]
+
+
+def _timed(b: Boundaries, lon: np.ndarray, lat: np.ndarray) -> tuple[float, np.ndarray]:
+    ids = b.classify(lon, lat)
+    t = time.perf_counter()
+    d = boundary_distance_m(b, lon, lat, ids, b.info().countries)
+    return time.perf_counter() - t, d
+
+
+def distance_section(b: Boundaries, rand_lon: np.ndarray, rand_lat: np.ndarray) -> None:
+    """Speed of the signed boundary distance, cold, from stored lists and warm."""
+    print("distance: signed arc distance to the nearest national-airspace boundary")
+    tracks = _track_points()
+    sets = [("random", rand_lon, rand_lat)]
+    if tracks is not None:
+        sets.insert(0, ("tracks", *tracks))
+    else:
+        print("distance_tracks: skipped (pip install --no-deps traffic==2.13 for the samples)")
+    real_folder = b.extras.get("cache_folder")
+    folder = Path(tempfile.mkdtemp(prefix="overflight-bench-"))
+    try:
+        if isinstance(real_folder, Path) and (real_folder / f"{CACHE_NAME}.npz").is_file():
+            shutil.copy(real_folder / f"{CACHE_NAME}.npz", folder)
+        b.extras["cache_folder"] = folder
+        for name, x, y in sets:
+            b.extras.pop("border_index", None)
+            cold, d = _timed(b, x, y)
+            b.extras.pop("border_index", None)
+            stored, _ = _timed(b, x, y)
+            warm = min(_timed(b, x, y)[0] for _ in range(3))
+            n = x.size
+            print(f"distance_{name}_points: {n:,}")
+            print(f"distance_{name}_cold_pts_per_s: {n / cold:,.0f} ({cold:.2f} s)")
+            print(f"distance_{name}_stored_pts_per_s: {n / stored:,.0f} ({stored:.2f} s)")
+            print(f"distance_{name}_warm_pts_per_s: {n / warm:,.0f} ({warm:.2f} s)")
+            if name == "tracks":
+                sub = np.linspace(0, n - 1, 2000).astype(int)
+                ids = b.classify(x[sub], y[sub])
+                t = time.perf_counter()
+                ref = boundary_distance_m_reference(b, x[sub], y[sub], ids, b.info().countries)
+                ref_s = time.perf_counter() - t
+                diff = np.nanmax(np.abs(ref - d[sub]))
+                print(f"distance_reference_pts_per_s: {sub.size / ref_s:,.0f} (2,000 track points)")
+                print(f"distance_max_abs_diff_vs_reference_m: {diff:.3g}")
+    finally:
+        b.extras["cache_folder"] = real_folder
+        b.extras.pop("border_index", None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -263,7 +263,9 @@ def load_boundaries(
             table, meta, arrays = hit
             layers = _layers_from_table(table, meta.get("notes", []))
             sets = [tuple(s) for s in meta["classes"]]
-            return Boundaries(layers, arrays, sets)
+            cached = Boundaries(layers, arrays, sets)
+            cached.extras["cache_folder"] = folder
+            return cached
     layers = [read_boundary_layer(p, kind, iso_field) for kind, p in sources]
     b = Boundaries(layers)
     if folder is not None:
@@ -273,4 +275,5 @@ def load_boundaries(
             "classes": [list(s) for s in b.index.classes.sets],
         }
         cache.save(folder, b.to_table(), meta, b.index.arrays())
+        b.extras["cache_folder"] = folder
     return b

@@ -94,3 +94,29 @@ def load(
         warnings.warn(f"boundary cache at {folder} unreadable, rebuilding: {exc}", stacklevel=3)
         return None
     return table, meta, arrays
+
+
+def save_arrays(folder: Path | None, name: str, arrays: dict[str, npt.NDArray[Any]]) -> None:
+    """Add ``name.npz`` to an existing cache folder, atomically (skipped when absent)."""
+    if folder is None or not folder.is_dir():
+        return
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, allow_pickle=False, **arrays)
+        os.replace(tmp, folder / f"{name}.npz")
+    except OSError as exc:
+        warnings.warn(f"cache file {name} not written to {folder}: {exc}", stacklevel=3)
+
+
+def load_arrays(folder: Path | None, name: str) -> dict[str, npt.NDArray[Any]] | None:
+    """The arrays of ``name.npz`` in a cache folder, or None when absent or unreadable."""
+    path = None if folder is None else folder / f"{name}.npz"
+    if path is None or not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (OSError, ValueError) as exc:
+        warnings.warn(f"cache file {path} unreadable, recomputing: {exc}", stacklevel=3)
+        return None

@@ -2,323 +2,173 @@
 
 The boundary of a country's national airspace is the boundary of the union
 of its maritime and land polygons: an edge of one of its polygons counts
-unless it lies inside another polygon of the same country (a coastline inside
-the territorial-sea polygon, for example).  Inside points get the distance to
-the boundary of their own countries (positive); outside points the distance
-to the nearest national airspace of any country (negative).
+unless its midpoint lies inside another polygon of the same country (a
+coastline inside the territorial-sea polygon, for example).  Inside points get
+the distance to the boundary of their own countries (positive); outside points
+the distance to the nearest national airspace of any country (negative).
 
 Distances are great-circle distances on a sphere of mean radius from the
 point to each edge taken as a great-circle arc (within 0.5 % of the ellipsoid;
 the edges of the 10 m boundary data are short enough that arc and lon/lat
-segment coincide to centimetres).  Edges are found through STRtrees of chunks
-of 16 consecutive edges and of groups of 16 chunks: the nearest chunk gives an
-upper bound, then every chunk whose metric lower bound (distance to its box
-minus its diagonal) is below it is searched.  Distances
-saturate at ``max_distance_m`` (default 500 km): a value of +/-500,000 means
-"at least that far".
+segment coincide to centimetres).  Distances saturate at ``max_distance_m``
+(default 500 km): a value of +/-500,000 means "at least that far".
+
+The nearest edge is found exactly through k-d trees of points sampled along
+the edges (:mod:`overflight.airspace.nearest`), one per country border (an
+outside point is measured to the borders of the countries near it) and one
+per user zone, built on first use; most points are answered from short per-cell lists
+of candidate edges (:mod:`overflight.airspace.cells`) instead.  Which edges
+form each border is worked out once (:mod:`overflight.airspace.borders`); it
+and the cell lists are stored next to the boundary cache.
+:mod:`overflight.airspace.distance_reference` keeps the slower original search
+that the tests compare against.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import shapely
 
+from overflight.airspace.arcs import arc_distance_m, arc_frames, degree_radius, unit_vectors
+from overflight.airspace.borders import load_borders
 from overflight.airspace.boundaries import Boundaries
-from overflight.airspace.grid import FloatArray, IntArray, sorted_unique
-from overflight.geodesy import EARTH_RADIUS_M, haversine_m
+from overflight.airspace.cells import CACHE_TAG, NCOL, RES_DEG, cell_ids, fast_distance
+from overflight.airspace.grid import BoolArray, FloatArray, IntArray, sorted_unique
+from overflight.airspace.nearest import ArcStore, SampleIndex
 
-CHUNK = 16
+__all__ = [
+    "DEFAULT_MAX_DISTANCE_M",
+    "BorderIndex",
+    "arc_distance_m",
+    "arc_frames",
+    "border_distance",
+    "boundary_distance_m",
+    "degree_radius",
+    "unit_vectors",
+]
+
 DEFAULT_MAX_DISTANCE_M = 500_000.0
-_BATCH = 20_000
-_EARLY_GROUPS = 2
-_EARLY_CHUNKS = 4
 
 
-def unit_vectors(lat: npt.ArrayLike, lon: npt.ArrayLike) -> FloatArray:
-    """Points on the unit sphere, shape (..., 3)."""
-    p, lm = np.radians(lat), np.radians(lon)
-    c = np.cos(p)
-    return np.stack([c * np.cos(lm), c * np.sin(lm), np.sin(p)], axis=-1)
-
-
-def arc_frames(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Per arc ``a``-``b`` (unit vectors, shape (..., 3)): the stacked vectors
-    ``a, b, n, n x a, b x n`` (shape (5, ..., 3)) used by :func:`arc_distance_m`."""
-    n = np.cross(a, b)
-    norm = np.linalg.norm(n, axis=-1, keepdims=True)
-    n = np.where(norm > 0, n / np.where(norm > 0, norm, 1.0), 0.0)
-    return np.stack([a, b, n, np.cross(n, a), np.cross(b, n)])
-
-
-def arc_distance_m(p: FloatArray, frames: FloatArray) -> FloatArray:
-    """Great-circle distance (m) from unit vectors ``p`` to arcs given by :func:`arc_frames`.
-
-    The nearest point is the foot of the perpendicular on the great circle
-    when it falls between the end points (``p . (n x a) >= 0`` and
-    ``p . (b x n) >= 0``), else the nearer end point.
-
-    Examples
-    --------
-    >>> a, b, p = unit_vectors([-1.0, 1.0, 0.0], [1.0, 1.0, 0.0])
-    >>> round(float(arc_distance_m(p, arc_frames(a, b))))
-    111195
-    """
-    dots = [p[..., 0] * f[..., 0] + p[..., 1] * f[..., 1] + p[..., 2] * f[..., 2] for f in frames]
-    pa_, pb_, pn, u, v = dots
-    degenerate = (frames[2] == 0).all(axis=-1)
-    inside = (u >= 0) & (v >= 0) & ~degenerate
-    chord = np.sqrt(np.maximum(2.0 - 2.0 * np.maximum(pa_, pb_), 0.0))
-    to_end = 2.0 * np.arcsin(np.minimum(chord / 2.0, 1.0))
-    to_arc = np.arcsin(np.minimum(np.abs(pn), 1.0))
-    return np.asarray(np.where(inside, to_arc, to_end) * EARTH_RADIUS_M, dtype=np.float64)
-
-
-def degree_radius(distance_m: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Half-extents (dlat, dlon) in degrees of the spherical cap of radius ``distance_m``."""
-    a = np.asarray(distance_m) / EARTH_RADIUS_M
-    dlat = np.degrees(a)
-    s = np.sin(np.minimum(a, np.pi / 2)) / np.maximum(np.cos(np.radians(lat)), 1e-12)
-    polar = (s >= 1.0) | (np.abs(lat) + dlat >= 90.0)
-    dlon = np.where(polar, 180.0, np.degrees(np.arcsin(np.minimum(s, 1.0))))
-    return dlat, dlon
-
-
-@dataclass(frozen=True)
-class EdgeSet:
-    """Edges grouped into chunks of :data:`CHUNK`, with an STRtree of chunk boxes.
-
-    ``frames`` holds, per chunk and edge, the vectors of :func:`arc_frames`
-    as shape (5, 3, chunks, CHUNK) (NaN for padding); float64 throughout,
-    since end-point distances come from ``1 - p . a`` and need every digit.
-    """
-
-    frames: FloatArray
-    boxes: FloatArray
-    tree: shapely.STRtree
-    super_boxes: FloatArray
-    super_tree: shapely.STRtree
-
-    @classmethod
-    def build(cls, b: Boundaries, eids: IntArray) -> EdgeSet:
-        """Chunks of the given edge ids (kept in ring order)."""
-        e = b.index.edges
-        # a chunk never spans two rings: break where an edge does not start at the last end
-        brk = np.ones(eids.size, bool)
-        brk[1:] = (e.ax[eids[1:]] != e.bx[eids[:-1]]) | (e.ay[eids[1:]] != e.by[eids[:-1]])
-        run_start = np.flatnonzero(brk)
-        run_len = np.diff(np.append(run_start, eids.size))
-        run_chunks = -(-run_len // CHUNK)
-        pos = np.arange(eids.size) - np.repeat(run_start, run_len)
-        chunk_of = np.repeat(np.cumsum(run_chunks) - run_chunks, run_len) + pos // CHUNK
-        n = int(run_chunks.sum()) * CHUNK
-        pad = np.full(n, -1, np.int64)
-        pad[chunk_of * CHUNK + pos % CHUNK] = eids
-        ok = pad >= 0
-        take = np.where(ok, pad, 0)
-
-        def col(v: FloatArray) -> FloatArray:
-            return np.where(ok, v[take], np.nan).reshape(-1, CHUNK)
-
-        ax, ay, bx, by = col(e.ax), col(e.ay), col(e.bx), col(e.by)
-        if n:
-            boxes = np.column_stack(
-                [
-                    np.fmin(np.nanmin(ax, 1), np.nanmin(bx, 1)),
-                    np.fmin(np.nanmin(ay, 1), np.nanmin(by, 1)),
-                    np.fmax(np.nanmax(ax, 1), np.nanmax(bx, 1)),
-                    np.fmax(np.nanmax(ay, 1), np.nanmax(by, 1)),
-                ]
-            )
-        else:
-            boxes = np.zeros((0, 4))
-        frames = arc_frames(unit_vectors(ay, ax), unit_vectors(by, bx))
-        frames = np.ascontiguousarray(np.moveaxis(frames, -1, 1))
-        nsup = -(-boxes.shape[0] // CHUNK)
-        sb = np.full((nsup * CHUNK, 4), np.nan)
-        sb[: boxes.shape[0]] = boxes
-        sb = sb.reshape(nsup, CHUNK, 4)
-        sup = (
-            np.column_stack(
-                [
-                    np.nanmin(sb[:, :, 0], 1),
-                    np.nanmin(sb[:, :, 1], 1),
-                    np.nanmax(sb[:, :, 2], 1),
-                    np.nanmax(sb[:, :, 3], 1),
-                ]
-            )
-            if nsup
-            else np.zeros((0, 4))
-        )
-        return cls(frames, boxes, _tree(boxes), sup, _tree(sup))
-
-    def _edge_dist(
-        self, pt: IntArray, chunk: IntArray, lat: FloatArray, lon: FloatArray
-    ) -> FloatArray:
-        """Minimum distance per (point, chunk) pair over the chunk's edges."""
-        p = unit_vectors(lat[pt], lon[pt])[:, None, :]
-        f = np.moveaxis(self.frames[:, :, chunk], 1, -1)
-        d = arc_distance_m(p, f)
-        return np.asarray(np.where(np.isnan(d), np.inf, d).min(axis=1), dtype=np.float64)
-
-    def distance(self, lon: FloatArray, lat: FloatArray, max_distance_m: float) -> FloatArray:
-        """Unsigned distance (m) from each point to the nearest edge, capped."""
-        out = np.full(lon.size, max_distance_m)
-        if self.boxes.shape[0] == 0:
-            return out
-        for lo in range(0, lon.size, _BATCH):
-            s = slice(lo, lo + _BATCH)
-            out[s] = self._distance(lon[s], lat[s], max_distance_m)
-        return out
-
-    def _chunks(
-        self, pt: IntArray, sup: IntArray, lat: FloatArray, lon: FloatArray
-    ) -> tuple[IntArray, IntArray, FloatArray]:
-        """The chunks of the given (point, group) pairs with their lower bounds."""
-        pt = np.repeat(pt, CHUNK)
-        chunk = np.repeat(sup, CHUNK) * CHUNK + np.tile(np.arange(CHUNK), sup.size)
-        ok = chunk < self.boxes.shape[0]
-        pt, chunk = pt[ok], chunk[ok]
-        return pt, chunk, _lower_bound(lat[pt], lon[pt], self.boxes[chunk])
-
-    def _distance(self, lon: FloatArray, lat: FloatArray, cap: float) -> FloatArray:
-        n = lon.size
-        pi, ci = self.tree.query_nearest(shapely.points(lon, lat), all_matches=False)
-        best = np.full(n, np.inf)
-        np.minimum.at(best, pi, self._edge_dist(pi, ci, lat, lon))
-        best = np.minimum(best, cap)
-        dlat, dlon = degree_radius(best, lat)
-        radius = np.hypot(dlat, dlon)
-        qx, qy, qr, qi = [lon], [lat], [radius], [np.arange(n)]
-        for shift, side in ((360.0, lon - dlon < -180.0), (-360.0, lon + dlon > 180.0)):
-            qx.append(lon[side] + shift)
-            qy.append(lat[side])
-            qr.append(radius[side])
-            qi.append(np.flatnonzero(side))
-        pts = shapely.points(np.concatenate(qx), np.concatenate(qy))
-        qpt, sup = self.super_tree.query(pts, predicate="dwithin", distance=np.concatenate(qr))
-        pt = np.concatenate(qi)[qpt]
-        lower = _lower_bound(lat[pt], lon[pt], self.super_boxes[sup])
-        keep = lower <= best[pt]
-        pt, sup, lower = pt[keep], sup[keep], lower[keep]
-        # best first: the nearest groups' nearest chunks tighten the bound, then the rest
-        near = _first_k(pt, lower, _EARLY_GROUPS)
-        cpt, chunk, clow = self._chunks(pt[near], sup[near], lat, lon)
-        early = _first_k(cpt, clow, _EARLY_CHUNKS)
-        np.minimum.at(best, cpt[early], self._edge_dist(cpt[early], chunk[early], lat, lon))
-        late = ~early & (clow <= best[cpt])
-        rest = ~near & (lower <= best[pt])
-        rpt, rchunk, rlow = self._chunks(pt[rest], sup[rest], lat, lon)
-        late_pt = np.concatenate([cpt[late], rpt[rlow <= best[rpt]]])
-        late_chunk = np.concatenate([chunk[late], rchunk[rlow <= best[rpt]]])
-        if late_pt.size:
-            np.minimum.at(best, late_pt, self._edge_dist(late_pt, late_chunk, lat, lon))
-        out: FloatArray = np.minimum(best, cap)
-        return out
-
-
-def _first_k(group: IntArray, value: FloatArray, k: int) -> npt.NDArray[np.bool_]:
-    """Mask of the ``k`` smallest values of each group."""
-    order = np.lexsort((value, group))
-    g = group[order]
-    first = np.flatnonzero(np.diff(g, prepend=-1))
-    rank = np.arange(g.size) - np.repeat(first, np.diff(np.append(first, g.size)))
-    mask = np.zeros(group.size, bool)
-    mask[order[rank < k]] = True
-    return mask
-
-
-def _tree(boxes: FloatArray) -> shapely.STRtree:
-    return shapely.STRtree(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
-
-
-def _lower_bound(lat: FloatArray, lon: FloatArray, boxes: FloatArray) -> FloatArray:
-    """Great-circle distance (m) from points to lon/lat boxes (+inf for NaN boxes).
-
-    Inside the box's longitude range the nearest point is on the same
-    meridian; outside it, it lies on the nearer side meridian (distance along
-    a parallel grows with the longitude gap), at the clamped latitude of the
-    foot of the perpendicular to that meridian.  Gaps over 90 deg give 0.
-    """
-    d0 = (boxes[:, 0] - lon + 180.0) % 360.0 - 180.0
-    d1 = (boxes[:, 2] - lon + 180.0) % 360.0 - 180.0
-    within = (d0 <= 0.0) & (d1 >= 0.0) & (boxes[:, 2] - boxes[:, 0] < 180.0)
-    gap = np.where(np.abs(d0) < np.abs(d1), d0, d1)
-    p = np.radians(lat)
-    foot = np.degrees(np.arctan2(np.sin(p), np.cos(p) * np.cos(np.radians(gap))))
-    cy = np.clip(np.where(within, lat, foot), boxes[:, 1], boxes[:, 3])
-    cx = np.where(within, lon, lon + gap)
-    dist = haversine_m(lat, lon, cy, cx)
-    out: FloatArray = np.where(np.isnan(dist), np.inf, np.where(np.abs(gap) > 90.0, 0.0, dist))
-    return out
-
-
-class BorderDistance:
-    """Lazily built edge sets: each country's border edges (and each zone's edges)."""
+class BorderIndex:
+    """The border edges of every country and their sample trees, built on first use."""
 
     def __init__(self, b: Boundaries) -> None:
         self.b = b
-        self._country: dict[str, EdgeSet] = {}
-        national = np.flatnonzero(b.item_kind < 2)
-        parts, part_of = shapely.get_parts(b.item_geoms[national], return_index=True)
-        self._part_item = national[part_of]
-        self._part_tree = shapely.STRtree(shapely.envelope(parts))
+        folder = b.extras.get("cache_folder")
+        self._folder = folder if isinstance(folder, Path) else None
+        self.borders = load_borders(b, self._folder)
+        self._union = sorted_unique(self.borders.eids)
+        self.store = _store(b, self._union)
+        self._trees: dict[str, SampleIndex] = {}
+        self._parts: shapely.STRtree | None = None
 
-    def outside(self, lon: FloatArray, lat: FloatArray, cap: float) -> FloatArray:
-        """Distance (m) from points outside every country to the nearest national airspace."""
-        best = np.full(lon.size, cap)
-        dlat, dlon = degree_radius(best, lat)
-        pts = [shapely.points(lon + s, lat) for s in (0.0, 360.0, -360.0)]
-        codes: set[str] = set()
-        for q in pts:
-            _, part = self._part_tree.query(q, predicate="dwithin", distance=np.hypot(dlat, dlon))
-            for item in np.unique(self._part_item[part]).tolist():
-                codes.update(self.b.item_codes[item])
-        for code in sorted(codes):
-            best = np.minimum(best, self.border_edges(code).distance(lon, lat, cap))
-        return best
+    def country(self, code: str) -> SampleIndex | None:
+        """The index of ``code``'s border edges (None for an unknown code)."""
+        if code not in self.borders.codes:
+            return None
+        if code not in self._trees:
+            rows = self._rows(code)
+            chained = _chained(self.b, self._union[rows])
+            self._trees[code] = SampleIndex(self.store, rows, chained, cache_file=self._file(code))
+        return self._trees[code]
 
-    def border_edges(self, code: str) -> EdgeSet:
-        """Edges of ``code``'s polygons that are not inside another of its polygons."""
-        if code not in self._country:
-            b = self.b
-            items = [i for i, c in enumerate(b.item_codes) if code in c and b.item_kind[i] < 2]
-            e = b.index.edges
-            eids = np.flatnonzero(np.isin(e.item, items))
-            keep = np.ones(eids.size, bool)
-            mx = 0.5 * (e.ax[eids] + e.bx[eids])
-            my = 0.5 * (e.ay[eids] + e.by[eids])
-            own = e.item[eids]
-            for j in items:
-                other = own != j
-                if other.any():
-                    shapely.prepare(b.item_geoms[j])
-                    inside = shapely.contains_xy(b.item_geoms[j], mx[other], my[other])
-                    keep[np.flatnonzero(other)[inside]] = False
-            self._country[code] = EdgeSet.build(b, eids[keep])
-        return self._country[code]
+    def near(self, cells: IntArray, cap_m: float) -> tuple[IntArray, list[str]]:
+        """(cell, country) pairs where the country's border may be within ``cap_m`` of
+        a point of the cell (:data:`~overflight.airspace.cells.RES_DEG` grid): positions
+        in ``cells`` and codes, from the boxes of the national polygons' parts."""
+        if self._parts is None:
+            box = self.borders.part_box
+            self._parts = shapely.STRtree(shapely.box(box[:, 0], box[:, 1], box[:, 2], box[:, 3]))
+        x0 = (cells % NCOL) * RES_DEG - 180.0
+        y0 = (cells // NCOL) * RES_DEG - 90.0
+        worst = np.maximum(np.abs(y0), np.abs(y0 + RES_DEG))
+        dlat, dlon = degree_radius(np.full(cells.size, cap_m), worst)
+        x1, y1 = x0 + RES_DEG + dlon, y0 + RES_DEG + dlat
+        hits = []
+        for s in (0.0, 360.0, -360.0):
+            cell, part = self._parts.query(shapely.box(x0 - dlon + s, y0 - dlat, x1 + s, y1))
+            hits.append(cell * self.b.item_kind.size + self.borders.part_item[part])
+        pairs = sorted_unique(np.concatenate(hits))
+        out: set[tuple[int, str]] = set()
+        for cell, item in zip(*np.divmod(pairs, self.b.item_kind.size), strict=True):
+            out.update((int(cell), c) for c in self.b.item_codes[int(item)])
+        ordered = sorted(out, key=lambda t: (t[1], t[0]))
+        return np.array([c for c, _ in ordered], np.int64), [code for _, code in ordered]
 
-    def zone_edges(self, name: str) -> EdgeSet:
-        """Edges of the user zones called ``name``."""
+    def _file(self, name: str) -> Path | None:
+        return None if self._folder is None else self._folder / f"{CACHE_TAG}-{name}.npz"
+
+    def _rows(self, code: str) -> IntArray:
+        return np.searchsorted(self._union, self.borders.of(code))
+
+    def zone(self, name: str) -> SampleIndex:
+        """The index of the edges of the user zones called ``name``."""
         key = "zone:" + name
-        if key not in self._country:
+        if key not in self._trees:
             b = self.b
             items = [i for i, n in enumerate(b.item_names) if n == name and b.item_kind[i] == 2]
-            self._country[key] = EdgeSet.build(
-                b, np.flatnonzero(np.isin(b.index.edges.item, items))
-            )
-        return self._country[key]
+            eids = np.flatnonzero(np.isin(b.index.edges.item, items))
+            rows = np.arange(eids.size)
+            self._trees[key] = SampleIndex(_store(b, eids), rows, _chained(b, eids))
+        return self._trees[key]
 
 
-def _border(b: Boundaries) -> BorderDistance:
-    cached = b.extras.get("border_distance")
-    if not isinstance(cached, BorderDistance):
-        cached = BorderDistance(b)
-        b.extras["border_distance"] = cached
-    return cached
+def _store(b: Boundaries, eids: IntArray) -> ArcStore:
+    e = b.index.edges
+    return ArcStore(e.ax[eids], e.ay[eids], e.bx[eids], e.by[eids])
+
+
+def _chained(b: Boundaries, eids: IntArray) -> BoolArray:
+    """Whether edge ``eids[i + 1]`` starts where edge ``eids[i]`` ends."""
+    e = b.index.edges
+    out = np.zeros(eids.size, bool)
+    out[:-1] = (e.ax[eids[1:]] == e.bx[eids[:-1]]) & (e.ay[eids[1:]] == e.by[eids[:-1]])
+    return out
+
+
+def border_index(b: Boundaries) -> BorderIndex:
+    """The :class:`BorderIndex` of ``b`` (built once, kept in ``b.extras``)."""
+    cached: Any = b.extras.get("border_index")
+    if isinstance(cached, BorderIndex):
+        return cached
+    made = BorderIndex(b)
+    b.extras["border_index"] = made
+    return made
+
+
+def _measure(index: SampleIndex | None, lon: FloatArray, lat: FloatArray, cap: float) -> FloatArray:
+    """Capped distance to ``index``'s arcs; NaN for a missing coordinate."""
+    out = np.full(lon.size, np.nan)
+    ok = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
+    if index is None:
+        out[ok] = cap
+    elif ok.size:
+        out[ok] = fast_distance(index, lon[ok], lat[ok], cap)
+    return out
+
+
+def _outside(idx: BorderIndex, x: FloatArray, y: FloatArray, cap: float) -> FloatArray:
+    """Capped distance to the nearest national airspace: the minimum over the
+    countries near each point's cell of the distance to their borders."""
+    out = np.full(x.size, np.nan)
+    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    out[ok] = cap
+    cells = cell_ids(x[ok], y[ok])
+    uniq = sorted_unique(cells)
+    where = np.searchsorted(uniq, cells)
+    cell, codes = idx.near(uniq, cap)
+    for code in sorted(set(codes)):
+        mine = np.zeros(uniq.size, bool)
+        mine[cell[[c == code for c in codes]]] = True
+        pts = ok[mine[where]]
+        out[pts] = np.minimum(out[pts], _measure(idx.country(code), x[pts], y[pts], cap))
+    return out
 
 
 def border_distance(
@@ -326,9 +176,11 @@ def border_distance(
 ) -> FloatArray:
     """Unsigned distance (m) to the border of country ``name`` (kind ``airspace_entry``)
     or to the boundary of zone ``name`` (kind ``zone_entry``), capped."""
-    border = _border(b)
-    edges = border.border_edges(name) if kind == "airspace_entry" else border.zone_edges(name)
-    return edges.distance(np.asarray(lon, np.float64), np.asarray(lat, np.float64), max_distance_m)
+    idx = border_index(b)
+    edges = idx.country(name) if kind == "airspace_entry" else idx.zone(name)
+    x = np.asarray(lon, np.float64).ravel()
+    y = np.asarray(lat, np.float64).ravel()
+    return _measure(edges, x, y, max_distance_m)
 
 
 def boundary_distance_m(
@@ -352,7 +204,8 @@ def boundary_distance_m(
     >>> import shapely
     >>> from overflight.airspace.boundaries import Boundaries, Layer
     >>> sq = Layer("maritime", "-", np.array([shapely.box(0, 0, 1, 1)]), (("AAA",),), ("",))
-    >>> d = boundary_distance_m(Boundaries([sq]), [0.5, 2.0], [0.5, 0.5], [0, 1], [("AAA",), ()])
+    >>> b = Boundaries([sq])
+    >>> d = boundary_distance_m(b, [0.5, 2.0], [0.5, 0.5], [0, 1], [("AAA",), ()])
     >>> [round(float(v) / 1000, 1) for v in d]
     [55.6, -111.2]
     """
@@ -361,15 +214,18 @@ def boundary_distance_m(
     g = np.asarray(group, dtype=np.int64).ravel()
     out = np.full(x.size, np.nan)
     g = np.where(np.isfinite(x) & np.isfinite(y), g, -1)
-    border = _border(b)
-    for k in sorted_unique(g[g >= 0]).tolist():
-        idx = np.flatnonzero(g == k)
-        codes = tuple(group_countries[k])
+    if not (g >= 0).any():
+        return out
+    idx = border_index(b)
+    # group the points by their set of countries (several classes share one)
+    keys = {k: tuple(sorted(group_countries[k])) for k in sorted_unique(g[g >= 0]).tolist()}
+    for codes in sorted(set(keys.values())):
+        sel = np.flatnonzero(np.isin(g, [k for k, c in keys.items() if c == codes]))
         if not codes:
-            out[idx] = -border.outside(x[idx], y[idx], max_distance_m)
+            out[sel] = -_outside(idx, x[sel], y[sel], max_distance_m)
             continue
-        d = np.full(idx.size, max_distance_m)
+        d = np.full(sel.size, max_distance_m)
         for code in codes:
-            d = np.minimum(d, border.border_edges(code).distance(x[idx], y[idx], max_distance_m))
-        out[idx] = d
+            d = np.minimum(d, _measure(idx.country(code), x[sel], y[sel], max_distance_m))
+        out[sel] = d
     return out

@@ -1,0 +1,383 @@
+"""Per-cell candidate arcs: the fast path of :class:`~overflight.airspace.nearest.SampleIndex`.
+
+Most tracked points are tens or hundreds of kilometres from the nearest
+boundary, where a k-d tree search visits many leaves.  For such points the
+answer depends on very few samples, shared by a whole grid cell: this module
+finds, once per cell met, every sample that can matter for some point of the
+cell, and then answers each point from a short list of arcs.
+
+Which samples can matter.  Let ``m(p)`` be the largest ``p . s`` over the
+samples (the nearest sample).  Every arc within ``mu`` (:data:`MARGIN_M`) of
+the nearest one has a sample ``s`` with ``p . s >= cos(h_s) cos(d + mu)``
+(``d``: the nearest sample's angle, ``h_s``: half the longer sub-arc at ``s``;
+spherical Pythagoras as in :mod:`~overflight.airspace.nearest`), so a sample
+is never needed in a region where some other sample ``s'`` satisfies
+``p . w > cos(h_s) sin(mu)`` with ``w = cos(h_s) cos(mu) s' - s`` at every
+point ``p``; over a cap of centre ``c`` and radius ``r`` the left side is at
+least ``(c . w) cos r - |w - (c . w) c| sin r``.
+
+Two levels.  A cell of :data:`RES_DEG` degrees tests the samples of the ball
+around its centre that holds every needed sample of every point of the cell
+against the nearest samples of a 3 x 3 lattice of its points; the survivors
+form its list.  Each of its ``SUB x SUB`` sub-cells then tests that list the
+same way against its own lattice, and keeps the distinct arcs of its
+survivors: a point is answered by computing its distance to those few arcs
+(in two threads).  Sub-cells with more than :data:`MAX_ARCS` arcs (on a
+crowded coast) and cells whose list would be too long are answered by the k-d
+tree; cells whose nearest possible distance exceeds the cap get the cap.
+Lists are kept on the index and stored next to the boundary cache
+(``cells-*.npz``), so a cell is worked out once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import numpy.typing as npt
+
+from overflight.airspace import cache
+from overflight.airspace.arcs import unit_vectors
+from overflight.airspace.grid import BoolArray, FloatArray, IntArray, sorted_unique
+from overflight.airspace.nearest import MARGIN_M, SampleIndex
+from overflight.geodesy import EARTH_RADIUS_M
+
+RES_DEG = 0.125
+SUB = 8
+NCOL, NROW = 2880, 1440
+#: Longest cell list kept; a cell with a longer one uses the k-d tree.
+MAX_LIST = 1024
+#: Most arcs per sub-cell; a sub-cell with more uses the k-d tree.
+MAX_ARCS = 32
+#: Cells surely farther than this from every arc get no list (any cap up to it answers them).
+SKIP_BEYOND_M = 500_000.0
+#: Points of one call in a cell before its list is worked out (the k-d tree answers
+#: scattered points at about a thousandth of the cost of a cell).
+MIN_POINTS = 64
+#: Largest ball of samples examined for one cell.
+MAX_BALL = 40_000
+_LATTICE = (0.5, 0.0, 1.0)
+_WIDTHS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, MAX_ARCS)
+_BUILD_CHUNK = 128
+_PAIR_BUDGET = 1 << 21
+_THREADS = min(2, os.cpu_count() or 1)
+_POINT_CHUNK = 1 << 14
+_MU = MARGIN_M / EARTH_RADIUS_M
+#: Names the cell lists stored next to the boundary cache; change it with the method.
+CACHE_TAG = "cells-v2"
+
+
+def cell_ids(lon: FloatArray, lat: FloatArray, res_deg: float = RES_DEG) -> IntArray:
+    """Cell of each point on the grid of ``res_deg`` degrees (row-major from -90, -180)."""
+    ncol, nrow = round(360 / res_deg), round(180 / res_deg)
+    i = np.floor((lon + 180.0) / res_deg).astype(np.int64) % ncol
+    j = np.clip(np.floor((lat + 90.0) / res_deg).astype(np.int64), 0, nrow - 1)
+    return j * ncol + i
+
+
+def _corner(cells: IntArray, res_deg: float) -> tuple[FloatArray, FloatArray]:
+    ncol = round(360 / res_deg)
+    x0 = (cells % ncol) * res_deg - 180.0
+    y0 = (cells // ncol) * res_deg - 90.0
+    return x0.astype(np.float64), y0.astype(np.float64)
+
+
+def _caps(cells: IntArray, res_deg: float) -> tuple[FloatArray, FloatArray]:
+    """Centre (unit vector) and angular radius of a cap containing each cell
+    (the farthest point of a small lon/lat box from its centre is a corner)."""
+    x0, y0 = _corner(cells, res_deg)
+    c = unit_vectors(y0 + res_deg / 2, x0 + res_deg / 2)
+    r = np.zeros(cells.size)
+    for dx in (0.0, res_deg):
+        for dy in (0.0, res_deg):
+            chord = np.linalg.norm(unit_vectors(y0 + dy, x0 + dx) - c, axis=1)
+            r = np.maximum(r, 2.0 * np.arcsin(np.minimum(chord / 2.0, 1.0)))
+    return c, r * (1.0 + 1e-6) + 1e-9
+
+
+def _lattice(cells: IntArray, res_deg: float) -> FloatArray:
+    """The 3 x 3 lattice points of each cell, shape (n, 9, 3), centre first."""
+    x0, y0 = _corner(cells, res_deg)
+    gx, gy = np.meshgrid(_LATTICE, _LATTICE)
+    px = x0[:, None] + gx.ravel()[None, :] * res_deg
+    py = y0[:, None] + gy.ravel()[None, :] * res_deg
+    return unit_vectors(py, px)
+
+
+def undominated(
+    idx: SampleIndex,
+    c: FloatArray,
+    r: FloatArray,
+    dom: IntArray,
+    region: IntArray,
+    samples: IntArray,
+) -> BoolArray:
+    """Mask of the (region, sample) pairs that none of the region's samples
+    ``dom[region]`` dominates over the region's cap (``c``, ``r``)."""
+    alive = np.ones(samples.size, bool)
+    live = np.arange(samples.size)
+    cos_r, sin_r = np.cos(r), np.sin(r)
+    xyz = idx.xyz
+    for j in range(dom.shape[1]):
+        reg, smp = region[live], samples[live]
+        cos_h = np.cos(idx.sample_h[smp])
+        k = cos_h * np.cos(_MU)
+        d = dom[reg, j]
+        w = [k * xyz[d, i] - xyz[smp, i] for i in range(3)]
+        cc = [c[reg, i] for i in range(3)]
+        a = w[0] * cc[0] + w[1] * cc[1] + w[2] * cc[2]
+        perp = [w[i] - a * cc[i] for i in range(3)]
+        b = np.sqrt(perp[0] * perp[0] + perp[1] * perp[1] + perp[2] * perp[2])
+        beaten = a * cos_r[reg] - b * sin_r[reg] > cos_h * np.sin(_MU) + 1e-15
+        alive[live[beaten]] = False
+        live = live[~beaten]
+    return alive
+
+
+class CellLists:
+    """Candidate arcs of an index per sub-cell, built for the cells met so far.
+
+    Per cell (by slot): ``floor_m`` (no point of the cell is nearer to an arc)
+    and ``base`` (its first sub-cell, or -1 when the k-d tree answers it); per
+    sub-cell, the arcs ``arcs[start[k]:start[k + 1]]``.
+    """
+
+    def __init__(self, index: SampleIndex) -> None:
+        self.index = index
+        self._keys = np.zeros(0, np.int64)  # sorted cell ids
+        self._slot = np.zeros(0, np.int64)  # their slots
+        self.floor_m = np.zeros(0)
+        self.base = np.zeros(0, np.int64)
+        self.start = np.zeros(1, np.int64)
+        self.arcs = np.zeros(0, np.int64)
+        self.added = 0  # cells built since the last save
+        self._load()
+
+    def _load(self) -> None:
+        f = self.index.cache_file
+        hit = None if f is None else cache.load_arrays(f.parent, f.stem)
+        if hit is None:
+            return
+        try:
+            keys, slot, floor = hit["keys"], hit["slot"], hit["floor_m"]
+            base, start, arcs = hit["base"], hit["start"], hit["arcs"]
+            sound = (
+                keys.size == slot.size == floor.size == base.size
+                and start.size >= 1
+                and start[0] == 0
+                and start[-1] == arcs.size
+                and bool(np.all(np.diff(keys) > 0))
+                and bool(np.all(base < start.size - 1))
+                and (arcs.size == 0 or 0 <= arcs.min() <= arcs.max() < len(self.index.store))
+            )
+        except KeyError:
+            sound = False
+        if sound:
+            self._keys, self._slot = keys.astype(np.int64), slot.astype(np.int64)
+            self.floor_m, self.base = floor.astype(np.float64), base.astype(np.int64)
+            self.start, self.arcs = start.astype(np.int64), arcs.astype(np.int64)
+
+    def save(self) -> None:
+        """Write the lists to the index's cache file, when it has one and they grew
+        by a twentieth (a stream of small batches does not rewrite it every time)."""
+        f = self.index.cache_file
+        if f is None or self.added == 0 or self.added * 20 < self.floor_m.size:
+            return
+        arrays: dict[str, npt.NDArray[np.generic]] = {
+            "keys": self._keys,
+            "slot": self._slot.astype(np.int32),
+            "floor_m": self.floor_m,
+            "base": self.base.astype(np.int32),
+            "start": self.start.astype(np.int32),
+            "arcs": self.arcs.astype(np.int32),
+        }
+        cache.save_arrays(f.parent, f.stem, arrays)
+        self.added = 0
+
+    def slots(self, cells: IntArray, build: BoolArray | None = None) -> IntArray:
+        """Slot of each (sorted, distinct) cell, -1 for an unknown one; the unknown
+        cells flagged in ``build`` (all when None) are worked out first."""
+        slot = self._find(cells)
+        missing = slot < 0
+        if build is not None:
+            missing &= build
+        todo = cells[missing]
+        for lo in range(0, todo.size, _BUILD_CHUNK):
+            self._add(todo[lo : lo + _BUILD_CHUNK])
+        return self._find(cells) if todo.size else slot
+
+    def _find(self, cells: IntArray) -> IntArray:
+        if self._keys.size == 0:
+            return np.full(cells.size, -1, np.int64)
+        pos = np.minimum(np.searchsorted(self._keys, cells), self._keys.size - 1)
+        return np.where(self._keys[pos] == cells, self._slot[pos], -1)
+
+    def _add(self, cells: IntArray) -> None:
+        floor, cell_of, samples = self._cells(cells)
+        listed = sorted_unique(cell_of)
+        base = np.full(cells.size, -1, np.int64)
+        sizes = np.bincount(cell_of, minlength=cells.size)[listed] * SUB * SUB
+        group = np.cumsum(sizes) // _PAIR_BUDGET
+        bounds = np.searchsorted(cell_of, listed)
+        for g in sorted_unique(group).tolist():
+            part = listed[group == g]
+            lo, hi = bounds[group == g][0], np.searchsorted(cell_of, part[-1], side="right")
+            rank = np.searchsorted(part, cell_of[lo:hi])
+            start, arcs = self._subcells(cells[part], rank, samples[lo:hi])
+            base[part] = self.start.size - 1 + SUB * SUB * np.arange(part.size)
+            self.start = np.concatenate([self.start, self.start[-1] + start[1:]])
+            self.arcs = np.concatenate([self.arcs, arcs])
+        first = self.floor_m.size
+        self.floor_m = np.concatenate([self.floor_m, floor])
+        self.base = np.concatenate([self.base, base])
+        keys = np.concatenate([self._keys, cells])
+        slot = np.concatenate([self._slot, np.arange(first, first + cells.size)])
+        order = np.argsort(keys, kind="stable")
+        self._keys, self._slot = keys[order], slot[order]
+        self.added += cells.size
+
+    def _cells(self, cells: IntArray) -> tuple[FloatArray, IntArray, IntArray]:
+        """Distance floor (m) of each cell, and the lists of the cells that get
+        sub-cells as (cell, sample) pairs sorted by cell."""
+        idx = self.index
+        c, r = _caps(cells, RES_DEG)
+        d_c, _ = idx.tree.query(c, k=1, workers=-1)
+        d_c = 2.0 * np.arcsin(np.minimum(d_c / 2.0, 1.0))
+        floor = idx.bound(2.0 * np.sin(np.maximum(d_c - r, 0.0) / 2.0)) * EARTH_RADIUS_M
+        todo = np.flatnonzero(floor < SKIP_BEYOND_M)
+        if todo.size == 0:
+            return floor, np.zeros(0, np.int64), np.zeros(0, np.int64)
+        radius = idx.reach(d_c[todo] + r[todo] + _MU) + 2.0 * np.sin(r[todo] / 2.0)
+        balls = idx.tree.query_ball_point(c[todo], radius, workers=-1, return_sorted=False)
+        counts = np.array([len(x) if len(x) <= MAX_BALL else 0 for x in balls], np.int64)
+        flat = np.fromiter(
+            itertools.chain.from_iterable(x for x in balls if len(x) <= MAX_BALL),
+            np.int64,
+            int(counts.sum()),
+        )
+        cell_of = np.repeat(todo, counts)
+        _, dom = idx.tree.query(_lattice(cells, RES_DEG).reshape(-1, 3), k=1, workers=-1)
+        alive = undominated(idx, c, r, dom.reshape(cells.size, -1), cell_of, flat)
+        cell_of, flat = cell_of[alive], flat[alive]
+        kept = np.bincount(cell_of, minlength=cells.size)
+        good = ((kept > 0) & (kept <= MAX_LIST))[cell_of]
+        return floor, cell_of[good], flat[good]
+
+    def _subcells(
+        self, cells: IntArray, cell_of: IntArray, samples: IntArray
+    ) -> tuple[IntArray, IntArray]:
+        """CSR offsets and arcs of the sub-cells of ``cells`` (their lists given
+        as (position in ``cells``, sample) pairs, sorted); a sub-cell that would
+        have more than :data:`MAX_ARCS` arcs gets none (the k-d tree answers it)."""
+        idx = self.index
+        nsub = SUB * SUB
+        res = RES_DEG / SUB
+        ci, cj = cells % NCOL, cells // NCOL
+        local = np.arange(nsub)
+        row, col = np.divmod(local, SUB)
+        fine = ((cj[:, None] * SUB + row) * (NCOL * SUB) + ci[:, None] * SUB + col).ravel()
+        c, r = _caps(fine, res)
+        # dominators: nearest samples of each sub-cell's centre and corners
+        x0, y0 = _corner(cells, RES_DEG)
+        node, mid = np.arange(SUB + 1) * res, (np.arange(SUB) + 0.5) * res
+        nx, ny = np.meshgrid(node, node)
+        mx, my = np.meshgrid(mid, mid)
+        gx = np.concatenate([nx.ravel(), mx.ravel()])
+        gy = np.concatenate([ny.ravel(), my.ravel()])
+        probes = unit_vectors(y0[:, None] + gy[None, :], x0[:, None] + gx[None, :])
+        _, near = idx.tree.query(probes.reshape(-1, 3), k=1, workers=-1)
+        near = near.reshape(cells.size, -1)
+        corner = [(row + dy) * (SUB + 1) + col + dx for dy in (0, 1) for dx in (0, 1)]
+        pick = np.stack([(SUB + 1) ** 2 + local, *corner], axis=1)  # (nsub, 5)
+        dom = near[:, pick].reshape(fine.size, -1)
+        # every sample of a cell's list, in each of its sub-cells
+        per_cell = np.bincount(cell_of, minlength=cells.size)
+        first = np.cumsum(per_cell) - per_cell
+        sub_of = np.repeat(np.arange(cells.size), nsub)
+        length = per_cell[sub_of]
+        region = np.repeat(np.arange(fine.size), length)
+        offset = np.arange(region.size) - np.repeat(np.cumsum(length) - length, length)
+        cand = samples[first[sub_of[region]] + offset]
+        alive = undominated(idx, c, r, dom, region, cand)
+        region, cand = region[alive], cand[alive]
+        arcs = idx.touch[cand].ravel()
+        region = np.repeat(region, 2)
+        order = np.lexsort((arcs, region))
+        region, arcs = region[order], arcs[order]
+        keep = arcs >= 0
+        keep[1:] &= (arcs[1:] != arcs[:-1]) | (region[1:] != region[:-1])
+        region, arcs = region[keep], arcs[keep]
+        count = np.bincount(region, minlength=fine.size)
+        crowded = count > MAX_ARCS
+        keep = ~crowded[region]
+        count[crowded] = 0
+        start = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
+        return start, arcs[keep]
+
+
+def cell_lists(index: SampleIndex) -> CellLists:
+    """The :class:`CellLists` of ``index`` (made on first use, kept on the index)."""
+    found = getattr(index, "_cell_lists", None)
+    if not isinstance(found, CellLists):
+        found = CellLists(index)
+        index._cell_lists = found  # type: ignore[attr-defined]
+    return found
+
+
+def fast_distance(index: SampleIndex, lon: FloatArray, lat: FloatArray, cap_m: float) -> FloatArray:
+    """Distance (m) from (finite) points to ``index``'s nearest arc, at most ``cap_m``."""
+    out = np.full(lon.size, float(cap_m))
+    if index.empty or lon.size == 0 or cap_m <= 0:
+        return out
+    p = unit_vectors(lat, lon)
+    cells = cell_ids(lon, lat)
+    uniq = sorted_unique(cells)
+    where = np.searchsorted(uniq, cells)
+    lists = cell_lists(index)
+    # a cell is worked out once enough points need it (else the k-d tree is cheaper)
+    slot = lists.slots(uniq, np.bincount(where, minlength=uniq.size) >= MIN_POINTS)[where]
+    lists.save()
+    known = np.flatnonzero(slot >= 0)
+    floor = np.zeros(lon.size)
+    floor[known] = lists.floor_m[slot[known]]
+    todo = floor < cap_m
+    base = np.full(lon.size, -1, np.int64)
+    base[known] = lists.base[slot[known]]
+    sub = np.full(lon.size, -1, np.int64)
+    listed = np.flatnonzero(todo & (base >= 0))
+    fine = cell_ids(lon[listed], lat[listed], RES_DEG / SUB)
+    ncol = NCOL * SUB
+    sub[listed] = base[listed] + (fine // ncol % SUB) * SUB + fine % ncol % SUB
+    start = lists.start[np.maximum(sub, 0)]
+    count = np.where(sub >= 0, lists.start[sub + 1] - start, 0)
+    kd = np.flatnonzero(todo & (count == 0))
+    if kd.size:
+        out[kd] = index.distance(p[kd], cap_m)
+    tasks = []
+    lo = 0
+    for width in _WIDTHS:
+        rows = np.flatnonzero((count > lo) & (count <= width))
+        lo = width
+        tasks += [(width, rows[a : a + _POINT_CHUNK]) for a in range(0, rows.size, _POINT_CHUNK)]
+
+    def run(task: tuple[int, IntArray]) -> None:
+        width, sel = task
+        take = start[sel, None] + np.minimum(np.arange(width), count[sel, None] - 1)
+        d = index.store.distances(p[sel, None, :], lists.arcs[take])
+        out[sel] = np.minimum(d.min(axis=1), cap_m)
+
+    # fill the frames of every arc used before the threads share them
+    used = sorted_unique(sub[count > 0])
+    ranges = np.repeat(lists.start[used], np.diff(lists.start)[used])
+    n_used = np.diff(lists.start)[used]
+    within = np.arange(ranges.size) - np.repeat(np.cumsum(n_used) - n_used, n_used)
+    index.store.frames(lists.arcs[ranges + within])
+    if len(tasks) > 1 and _THREADS > 1 and count.size > 4 * _POINT_CHUNK:
+        with ThreadPoolExecutor(_THREADS) as pool:
+            list(pool.map(run, tasks))
+    else:
+        for task in tasks:
+            run(task)
+    return out

@@ -1,0 +1,271 @@
+"""Exact distance from points to a set of great-circle arcs through a k-d tree of samples.
+
+Every arc is cut into ``m`` equal sub-arcs no longer than ``max_arc`` radians
+(``m = 1`` for the usual short edge); the cut points ("samples", the arc's
+start vertex first, and the end vertex where the next arc does not start
+there) go into a k-d tree on the unit sphere.  Each sample names the arc that
+starts at it and the arc that ends at it.
+
+Certificate.  Let ``2h`` be the longest sub-arc.  By spherical Pythagoras, a
+sub-arc whose nearer end is at angle ``d`` from a point ``p`` is at angle at
+least ``y`` with ``cos y = cos d / cos h`` from ``p``.  So after a query of the
+``k`` nearest samples, every arc none of whose samples is among them is at
+least ``y(d_k)`` away (``d_k``: the k-th sample's distance), and the exact
+distance is the minimum over the arcs of the found samples as soon as that
+minimum is below ``y(d_k)``.  Points where it is not (many samples within
+``h`` of a tie) get a second query with more neighbours, then a ball query
+of radius ``y^-1(minimum)``, which is always enough.  Samples beyond
+``y^-1(cap)`` are never looked at: the distance saturates there.
+
+Distances per (point, arc) come from :func:`~overflight.airspace.arcs.arc_distance_m`
+on the same frames as the reference search, so the result is the reference's
+minimum itself, not an approximation of it.  A margin of :data:`MARGIN_M`
+(well above the ~0.1 m rounding of that formula near an end point) keeps
+rounding from deciding which arc is nearest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from overflight.airspace.arcs import arc_distance_m, arc_frames, unit_vectors
+from overflight.airspace.grid import BoolArray, FloatArray, IntArray, sorted_unique
+from overflight.geodesy import EARTH_RADIUS_M
+
+#: Longest sub-arc between consecutive samples (m).
+MAX_SUBARC_M = 1000.0
+#: Extra distance (m) a certificate must clear.
+MARGIN_M = 1.0
+#: Neighbours asked for first, and in the second round for the uncertified points.
+FIRST_K = 4
+SECOND_K = 24
+_CHUNK = 1 << 16
+
+
+class ArcStore:
+    """Arcs from ``(ax, ay)`` to ``(bx, by)`` (lon/lat degrees) with their frames
+    (:func:`arc_frames`, as rows of shape (5, 3)) computed on first need."""
+
+    def __init__(self, ax: FloatArray, ay: FloatArray, bx: FloatArray, by: FloatArray) -> None:
+        self.ax, self.ay = np.asarray(ax, np.float64), np.asarray(ay, np.float64)
+        self.bx, self.by = np.asarray(bx, np.float64), np.asarray(by, np.float64)
+        self._frames = np.empty((self.ax.size, 5, 3))  # pages are only touched when filled
+        self._done = np.zeros(self.ax.size, bool)
+
+    def __len__(self) -> int:
+        return int(self.ax.size)
+
+    def frames(self, rows: IntArray) -> FloatArray:
+        """Frames of arcs ``rows``, shape (m, 5, 3)."""
+        need = rows[~self._done[rows]]
+        if need.size:
+            need = sorted_unique(need)
+            a = unit_vectors(self.ay[need], self.ax[need])
+            b = unit_vectors(self.by[need], self.bx[need])
+            self._frames[need] = np.moveaxis(arc_frames(a, b), 0, 1)
+            self._done[need] = True
+        return self._frames[rows]
+
+    def distances(self, p: FloatArray, rows: IntArray) -> FloatArray:
+        """Distance (m) from points ``p`` (..., 3) to arcs ``rows`` (broadcast together)."""
+        return arc_distance_m(p, np.moveaxis(self.frames(rows), -2, 0))
+
+
+def sample_arcs(
+    store: ArcStore, rows: IntArray, chained: BoolArray, max_arc: float
+) -> tuple[FloatArray, IntArray, IntArray, FloatArray]:
+    """Samples along arcs ``rows`` of ``store``, in order.
+
+    ``chained[i]`` says arc ``rows[i + 1]`` starts where arc ``rows[i]`` ends.
+    Returns the samples (m, 3); per sample the position in ``rows`` of the arc
+    starting at it and of the arc ending at it (-1 for none); and per sample
+    half the longer of its sub-arcs (radians).
+
+    Examples
+    --------
+    >>> s = ArcStore(np.array([0.0]), np.array([0.0]), np.array([0.02]), np.array([0.0]))
+    >>> xyz, start, end, h = sample_arcs(s, np.array([0]), np.array([False]), 0.0001)
+    >>> len(xyz), start.tolist(), end.tolist(), round(float(h.max()), 6)
+    (5, [0, 0, 0, 0, -1], [-1, 0, 0, 0, 0], 4.4e-05)
+    """
+    n = rows.size
+    nxt = np.zeros(n, bool)
+    nxt[:-1] = chained[:-1]
+    prv = np.zeros(n, bool)
+    prv[1:] = chained[:-1]
+    loose = np.flatnonzero(~nxt)
+    a = unit_vectors(store.ay[rows], store.ax[rows])
+    b = np.empty_like(a)
+    b[:-1] = a[1:]  # a chained arc ends where the next starts: same lon/lat, same vector
+    b[loose] = unit_vectors(store.by[rows[loose]], store.bx[rows[loose]])
+    angle = 2.0 * np.arcsin(np.minimum(np.linalg.norm(a - b, axis=1) / 2.0, 1.0))
+    m = np.maximum(1, np.ceil(angle / max_arc)).astype(np.int64)
+    half = angle / m / 2.0
+    # layout: each arc's m samples, then its end vertex when the next arc does not start there
+    count = m + ~nxt
+    first = np.cumsum(count) - count
+    arc = np.repeat(np.arange(n, dtype=np.int64), count)
+    j = np.arange(arc.size, dtype=np.int64) - first[arc]
+    xyz = np.empty((arc.size, 3))
+    xyz[first] = a
+    xyz[first[loose] + m[loose]] = b[loose]
+    cut = np.flatnonzero((j > 0) & (j < m[arc]))
+    if cut.size:
+        w = angle[arc[cut]]
+        t = j[cut] / m[arc[cut]]
+        xyz[cut] = (
+            np.sin((1.0 - t) * w)[:, None] * a[arc[cut]] + np.sin(t * w)[:, None] * b[arc[cut]]
+        ) / np.sin(w)[:, None]
+    end_vertex = j == m[arc]
+    start = np.where(end_vertex, -1, arc)
+    end = np.where(j > 0, arc, np.where(prv[arc], arc - 1, -1))
+    h = np.maximum(
+        np.where(start >= 0, half[np.maximum(start, 0)], 0.0),
+        np.where(end >= 0, half[np.maximum(end, 0)], 0.0),
+    )
+    return xyz, start, end, h
+
+
+class SampleIndex:
+    """Arcs ``rows`` of an :class:`ArcStore` with the k-d tree of their samples.
+
+    Examples
+    --------
+    >>> s = ArcStore(np.array([1.0]), np.array([-1.0]), np.array([1.0]), np.array([1.0]))
+    >>> idx = SampleIndex(s, np.array([0]), np.array([False]))
+    >>> [round(float(d)) for d in idx.distance(unit_vectors([0.0, 0.0], [0.0, 3.0]), 500_000.0)]
+    [111195, 222390]
+    """
+
+    def __init__(
+        self,
+        store: ArcStore,
+        rows: IntArray,
+        chained: BoolArray,
+        max_subarc_m: float = MAX_SUBARC_M,
+        cache_file: Path | None = None,
+    ) -> None:
+        self.store = store
+        self.rows = np.asarray(rows, np.int64)
+        self._chained = np.asarray(chained, bool)
+        self._max_arc = max_subarc_m / EARTH_RADIUS_M
+        #: where :mod:`overflight.airspace.cells` keeps this index's cell lists
+        self.cache_file = cache_file
+        self._tree: cKDTree | None = None
+
+    def _build(self) -> cKDTree:
+        """Samples and tree, made on first need (cell lists alone do without them)."""
+        if self._tree is None:
+            rows = self.rows
+            xyz, start, end, self.sample_h = sample_arcs(
+                self.store, rows, self._chained, self._max_arc
+            )
+            self.xyz = xyz
+            #: sample -> the arcs (rows of the store) starting and ending at it, -1 for none
+            self.touch = np.column_stack(
+                [np.where(start >= 0, rows[start], -1), np.where(end >= 0, rows[end], -1)]
+            )
+            self.size = int(xyz.shape[0])
+            self.h = float(self.sample_h.max())
+            self._tree = cKDTree(xyz, leafsize=16, balanced_tree=False, compact_nodes=False)
+        return self._tree
+
+    @property
+    def tree(self) -> cKDTree:
+        """The k-d tree of the samples (:attr:`xyz`; :attr:`touch` gives their arcs)."""
+        return self._build()
+
+    @property
+    def empty(self) -> bool:
+        """Whether there is no arc at all."""
+        return self.rows.size == 0
+
+    def distance(self, p: FloatArray, cap_m: float, workers: int = -1) -> FloatArray:
+        """Distance (m) from unit vectors ``p`` (n, 3) to the nearest arc, at most ``cap_m``."""
+        out = np.full(p.shape[0], float(cap_m))
+        if self.empty or p.shape[0] == 0 or cap_m <= 0:
+            return out
+        self._build()
+        for lo in range(0, p.shape[0], _CHUNK):
+            out[lo : lo + _CHUNK] = self._distance(p[lo : lo + _CHUNK], float(cap_m), workers)
+        return out
+
+    def reach(self, angle: FloatArray) -> FloatArray:
+        """Chord within which samples must be looked at so that no arc nearer than
+        ``angle`` (radians) is missed: ``y^-1(angle)``, slightly enlarged."""
+        half = (
+            np.sin(np.minimum(angle, np.pi) / 2.0) ** 2 * np.cos(self.h) + np.sin(self.h / 2) ** 2
+        )
+        return np.asarray(2.0 * np.sqrt(np.minimum(half, 1.0)) * (1 + 1e-9) + 1e-12)
+
+    def bound(self, chord: FloatArray) -> FloatArray:
+        """Lower bound (radians) on the distance to arcs whose samples are all ``chord`` away."""
+        half = (chord**2 / 4.0 - np.sin(self.h / 2) ** 2) / np.cos(self.h)
+        return np.asarray(2.0 * np.arcsin(np.sqrt(np.clip(half, 0.0, 1.0))))
+
+    def _distance(self, p: FloatArray, cap_m: float, workers: int) -> FloatArray:
+        cap = cap_m / EARTH_RADIUS_M
+        margin = MARGIN_M / EARTH_RADIUS_M
+        reach = float(self.reach(np.array(cap)))
+        best = np.full(p.shape[0], np.inf)
+        todo = np.arange(p.shape[0])
+        for k in (FIRST_K, SECOND_K):
+            k = min(k, self.size)
+            dist, idx = self.tree.query(p[todo], k=k, distance_upper_bound=reach, workers=workers)
+            dist, idx = dist.reshape(todo.size, k), idx.reshape(todo.size, k)
+            best[todo] = np.minimum(best[todo], self.nearest(p[todo], idx))
+            target = np.minimum(best[todo] / EARTH_RADIUS_M + margin, cap)
+            done = (idx[:, -1] >= self.size) | (self.bound(dist[:, -1]) >= target)
+            todo = todo[~done]
+            if todo.size == 0 or k == self.size:
+                break
+        if todo.size:
+            target = np.minimum(best[todo] / EARTH_RADIUS_M + margin, cap)
+            found = self.tree.query_ball_point(p[todo], self.reach(target), workers=workers)
+            counts = np.array([len(f) for f in found], np.int64)
+            flat = np.fromiter((i for f in found for i in f), np.int64, int(counts.sum()))
+            best[todo] = np.minimum(best[todo], self.pairs(p[todo], counts, flat))
+        out: FloatArray = np.minimum(best, cap_m)
+        return out
+
+    def nearest(self, p: FloatArray, idx: IntArray) -> FloatArray:
+        """Minimum distance (m) per row over the arcs touching samples ``idx`` (n, k);
+        indices ``>= size`` (none found) are ignored."""
+        n, k = idx.shape
+        ok = idx < self.size
+        arcs = self.touch[np.where(ok, idx, 0)].reshape(n, 2 * k)
+        arcs[~np.repeat(ok, 2, axis=1)] = -1
+        return self._row_min(p, arcs)
+
+    def pairs(self, p: FloatArray, counts: IntArray, samples: IntArray) -> FloatArray:
+        """Minimum distance (m) per point over the arcs touching its ``counts[i]``
+        samples (listed point after point in ``samples``)."""
+        pt = np.repeat(np.arange(p.shape[0]), counts)
+        out = np.full(p.shape[0], np.inf)
+        arcs = self.touch[samples]
+        order = np.lexsort((arcs[:, 1], arcs[:, 0], pt))
+        pt, arcs = pt[order], arcs[order]
+        for c in (0, 1):
+            keep = arcs[:, c] >= 0
+            keep[1:] &= (arcs[1:, c] != arcs[:-1, c]) | (pt[1:] != pt[:-1])
+            sel = np.flatnonzero(keep)
+            if sel.size:
+                d = self.store.distances(p[pt[sel]], arcs[sel, c])
+                np.minimum.at(out, pt[sel], d)
+        return out
+
+    def _row_min(self, p: FloatArray, arcs: IntArray) -> FloatArray:
+        """Minimum distance (m) per row over the distinct arcs of ``arcs`` (n, w; -1 = none)."""
+        arcs.sort(axis=1)
+        keep = arcs >= 0
+        keep[:, 1:] &= arcs[:, 1:] != arcs[:, :-1]
+        row, col = np.nonzero(keep)
+        out = np.full(arcs.shape[0], np.inf)
+        if row.size:
+            d = self.store.distances(p[row], arcs[row, col])
+            first = np.flatnonzero(np.diff(row, prepend=-1))
+            out[row[first]] = np.minimum.reduceat(d, first)
+        return out

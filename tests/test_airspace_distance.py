@@ -1,0 +1,227 @@
+"""The fast boundary distance equals the reference search it replaced.
+
+``overflight.airspace.distance_reference`` is the original, slow but simple
+search (STRtrees of edge chunks, exact arc distances); every answer here is
+compared with it on real tracks, on random points over the whole globe and
+near coasts, and on random synthetic boundaries.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from overflight.airspace import Boundaries, cells, load_boundaries
+from overflight.airspace.arcs import arc_distance_m, arc_frames, unit_vectors
+from overflight.airspace.boundaries import Layer
+from overflight.airspace.cells import cell_ids, cell_lists, fast_distance
+from overflight.airspace.classify import coordinates
+from overflight.airspace.distance import border_distance, border_index, boundary_distance_m
+from overflight.airspace.distance_reference import (
+    border_distance_reference,
+    boundary_distance_m_reference,
+)
+from overflight.airspace.nearest import SampleIndex
+from overflight.errors import BoundaryError
+from overflight.geodesy import destination
+from overflight.ingest import read
+
+
+@pytest.fixture
+def every_cell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work out the candidate list of every cell met, however few points it has
+    (by default scattered points go to the k-d tree instead)."""
+    monkeypatch.setattr(cells, "MIN_POINTS", 1)
+
+
+@pytest.fixture(scope="module")
+def boundaries() -> Boundaries:
+    try:
+        return load_boundaries()
+    except BoundaryError as exc:
+        pytest.skip(str(exc))
+
+
+def _same(new: np.ndarray, ref: np.ndarray) -> None:
+    """Equal NaN pattern and values within 1e-6 relative (1 cm near zero)."""
+    assert new.shape == ref.shape
+    np.testing.assert_array_equal(np.isnan(new), np.isnan(ref))
+    np.testing.assert_allclose(new, ref, rtol=1e-6, atol=0.01)
+
+
+def _brute_m(b: Boundaries, lon: float, lat: float, codes: list[str], cap: float) -> float:
+    """Distance to every border arc of ``codes`` (of every country when empty), capped."""
+    borders = border_index(b).borders
+    eids = np.unique(np.concatenate([borders.of(c) for c in (codes or borders.codes)]))
+    e = b.index.edges
+    a = unit_vectors(e.ay[eids], e.ax[eids])
+    p = np.broadcast_to(unit_vectors(lat, lon), a.shape)
+    d = arc_distance_m(p, arc_frames(a, unit_vectors(e.by[eids], e.bx[eids])))
+    return float(min(d.min(), cap))
+
+
+def _compare(b: Boundaries, lon: np.ndarray, lat: np.ndarray, cap: float = 500_000.0) -> None:
+    """Equal to the reference; where it is not, equal to a search of every border arc.
+
+    The reference bounds arcs by the lon/lat boxes of their end points, which
+    a great-circle arc leaves (towards the pole): it misses a few arcs along
+    parallels (by centimetres) and Antarctica's long ones (by kilometres).
+    """
+    ids = b.classify(lon, lat)
+    countries = b.info().countries
+    new = boundary_distance_m(b, lon, lat, ids, countries, cap)
+    ref = boundary_distance_m_reference(b, lon, lat, ids, countries, cap)
+    np.testing.assert_array_equal(np.isnan(new), np.isnan(ref))
+    off = np.flatnonzero(~np.isclose(new, ref, rtol=1e-6, atol=0.01))
+    assert off.size <= max(2, lon.size // 200), off
+    for i in off.tolist():
+        codes = countries[ids[i]]
+        brute = _brute_m(b, float(lon[i]), float(lat[i]), codes, cap) * (1 if codes else -1)
+        assert new[i] == pytest.approx(brute, rel=1e-9, abs=1e-6)
+        assert abs(new[i]) < abs(ref[i])
+
+
+def test_dal1812_track(boundaries: Boundaries, shared_data: Path, every_cell: None) -> None:
+    # Belize -> USA over Mexico and the Gulf: inside, outside, and near coasts
+    track = read(shared_data / "trajectories" / "readsb_trace_full_ac671b_DAL1812.json")
+    lon, lat = coordinates(track)
+    _compare(boundaries, lon[::2], lat[::2])
+
+
+def test_quickstart_traffic(boundaries: Boundaries, traffic_samples: Path) -> None:
+    # airline traffic over France and its neighbours, every 97th report
+    table = read(traffic_samples / "collections" / "quickstart.json.gz")
+    lon, lat = coordinates(table)
+    _compare(boundaries, lon[::97], lat[::97])
+
+
+def test_random_points_over_the_globe(boundaries: Boundaries) -> None:
+    rng = np.random.default_rng(11)
+    n = 120
+    lat = np.degrees(np.arcsin(rng.uniform(-1.0, 1.0, n)))
+    lon = rng.uniform(-180.0, 180.0, n)
+    _compare(boundaries, lon, lat)
+
+
+def test_random_points_near_borders(boundaries: Boundaries) -> None:
+    # points within 0-40 km of border vertices of random countries, in every direction
+    rng = np.random.default_rng(5)
+    borders = border_index(boundaries).borders
+    edges = boundaries.index.edges
+    eids = borders.eids[rng.integers(0, borders.eids.size, 150)]
+    bearing, metres = rng.uniform(0, 360, eids.size), rng.uniform(0, 4e4, eids.size)
+    lat, lon = destination(edges.ay[eids], edges.ax[eids], bearing, metres)
+    # and some points exactly on vertices and edge midpoints
+    on = eids[:40]
+    lon = np.concatenate([lon, edges.ax[on], 0.5 * (edges.ax[on] + edges.bx[on])])
+    lat = np.concatenate([lat, edges.ay[on], 0.5 * (edges.ay[on] + edges.by[on])])
+    _compare(boundaries, lon, lat)
+    _compare(boundaries, lon[:300], lat[:300], cap=5_000.0)
+
+
+def test_border_distance_per_country(boundaries: Boundaries, traffic_samples: Path) -> None:
+    table = read(traffic_samples / "collections" / "quickstart.json.gz")
+    lon, lat = coordinates(table)
+    lon, lat = lon[::331], lat[::331]
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    lon, lat = lon[ok], lat[ok]
+    for code, cap in (("FRA", 101_000.0), ("GBR", 500_000.0), ("CHE", 30_000.0), ("XXX", 1e5)):
+        new = border_distance(boundaries, "airspace_entry", code, lon, lat, cap)
+        ref = border_distance_reference(boundaries, "airspace_entry", code, lon, lat, cap)
+        _same(new, ref)
+
+
+def test_missing_and_skipped_points(boundaries: Boundaries) -> None:
+    lon = np.array([2.35, np.nan, 2.35, 400.0, -30.0])
+    lat = np.array([48.85, 48.85, np.nan, 48.85, 40.0])
+    ids = boundaries.classify(lon, lat)
+    countries = boundaries.info().countries
+    groups = np.array([ids[0], 0, 0, ids[0], -1])
+    new = boundary_distance_m(boundaries, lon, lat, groups, countries)
+    ref = boundary_distance_m_reference(boundaries, lon, lat, groups, countries)
+    _same(new, ref)
+    assert np.isnan(new[1:3]).all() and np.isnan(new[4])
+    empty = boundary_distance_m(boundaries, [], [], [], countries)
+    assert empty.shape == (0,)
+
+
+def test_cell_lists_are_stored_and_reused(
+    boundaries: Boundaries, tmp_path: Path, every_cell: None
+) -> None:
+    idx = border_index(boundaries)
+    rows = np.searchsorted(idx._union, idx.borders.of("FRA"))
+    e = boundaries.index.edges
+    chained = np.zeros(rows.size, bool)
+    eids = idx._union[rows]
+    chained[:-1] = (e.ax[eids[1:]] == e.bx[eids[:-1]]) & (e.ay[eids[1:]] == e.by[eids[:-1]])
+    rng = np.random.default_rng(3)
+    # inland (around Orleans) and on the coast of Brittany
+    lon = np.concatenate([rng.uniform(1.5, 2.5, 1000), rng.uniform(-4.6, -4.1, 1000)])
+    lat = np.concatenate([rng.uniform(47.5, 48.0, 1000), rng.uniform(48.2, 48.6, 1000)])
+    first = SampleIndex(idx.store, rows, chained, cache_file=tmp_path / "cells-FRA.npz")
+    d1 = fast_distance(first, lon, lat, 500_000.0)
+    assert (tmp_path / "cells-FRA.npz").is_file()
+    again = SampleIndex(idx.store, rows, chained, cache_file=tmp_path / "cells-FRA.npz")
+    assert cell_lists(again).floor_m.size == cell_lists(first).floor_m.size
+    listed = cell_lists(again).base[cell_lists(again).slots(np.unique(cell_ids(lon, lat)))] >= 0
+    assert listed.all()
+    d2 = fast_distance(again, lon, lat, 500_000.0)
+    np.testing.assert_array_equal(d1, d2)
+    assert again._tree is None  # answered from the stored lists alone
+    ref = border_distance_reference(boundaries, "airspace_entry", "FRA", lon, lat, 500_000.0)
+    _same(d1, ref)
+
+
+def _star(rng: np.random.Generator, x: float, y: float, r: float, n: int) -> shapely.Polygon:
+    angles = np.sort(rng.uniform(0.0, 2 * np.pi, n))
+    radii = r * rng.uniform(0.3, 1.0, n)
+    ring = np.column_stack([x + radii * np.cos(angles), y + radii * np.sin(angles)])
+    return shapely.Polygon(ring)
+
+
+def _synthetic(seed: int) -> Boundaries:
+    """Random star polygons: overlapping ones of one country, a disputed one, a zone."""
+    rng = np.random.default_rng(seed)
+    geoms, codes = [], []
+    for code in ("AAA", "BBB", "CCC"):
+        for _ in range(int(rng.integers(1, 4))):
+            cx, cy = rng.uniform(-8, 8), rng.uniform(40, 55)
+            geoms.append(_star(rng, cx, cy, rng.uniform(0.2, 4.0), int(rng.integers(5, 300))))
+            codes.append((code,))
+    geoms.append(_star(rng, 0.0, 47.0, 2.0, 40))
+    codes.append(("AAA", "BBB"))
+    geoms = [shapely.make_valid(g) for g in geoms]
+    geoms = [g if g.geom_type in ("Polygon", "MultiPolygon") else g.buffer(0) for g in geoms]
+    maritime = Layer("maritime", "-", np.array(geoms), tuple(codes), ("",) * len(geoms))
+    land = Layer(
+        "land", "-", np.array([g.buffer(-0.1) for g in geoms]), tuple(codes), ("",) * len(geoms)
+    )
+    zone = Layer("zones", "-", np.array([_star(rng, 1.0, 48.0, 3.0, 60)]), (("",),), ("Z",))
+    keep = [la for la in (maritime, land) if all(not g.is_empty for g in la.geoms)]
+    return Boundaries([*keep, zone])
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(0, 10_000))
+def test_synthetic_boundaries(seed: int) -> None:
+    cells.MIN_POINTS, default = 1, cells.MIN_POINTS  # hypothesis runs outside fixtures
+    try:
+        _synthetic_case(seed)
+    finally:
+        cells.MIN_POINTS = default
+
+
+def _synthetic_case(seed: int) -> None:
+    b = _synthetic(seed)
+    rng = np.random.default_rng(seed + 1)
+    lon, lat = rng.uniform(-15, 15, 400), rng.uniform(35, 60, 400)
+    _compare(b, lon, lat)
+    _compare(b, lon[:100], lat[:100], cap=20_000.0)
+    new = border_distance(b, "zone_entry", "Z", lon, lat, 300_000.0)
+    ref = border_distance_reference(b, "zone_entry", "Z", lon, lat, 300_000.0)
+    _same(new, ref)
