@@ -79,6 +79,8 @@ def fix_histograms(points: pa.Table | pd.DataFrame) -> pd.DataFrame:
     t = (pd.to_datetime(df["timestamp"], utc=True) - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
     dt = np.r_[np.nan, np.diff(t.to_numpy())]
     course = np.r_[np.nan, bearing_deg(lat[:-1], lon[:-1], lat[1:], lon[1:])]
+    # a course between two flights' fixes belongs to neither
+    course = np.where(same, course, np.nan)
     dist = np.r_[np.nan, haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:])]
     with np.errstate(invalid="ignore", divide="ignore"):
         speed = np.where(same & (dt > 0), dist / NM_M / dt * 3600.0, np.nan)

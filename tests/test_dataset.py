@@ -1,0 +1,158 @@
+"""The partitioned GeoParquet layout: written by the engines and ``store export``, read back.
+
+Expected values come from independent readers: GeoPandas (GeoParquet
+metadata and WKB), shapely (WKB bytes), pyarrow.dataset (hive partitions),
+pandas (UTC dates).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from overflight import clean, ingest, store
+from overflight.engine.dataset import (
+    dataset_files,
+    is_dataset,
+    iter_batches,
+    read_dataset,
+    wkb_points,
+    write_dataset,
+)
+from overflight.errors import StoreError
+from overflight.schema import MESSAGE_SCHEMA, TIMESTAMP, conform
+from overflight.store.export import LAYOUT_FILE, export
+
+
+@pytest.fixture(scope="module")
+def messages(traffic_samples: Path) -> pa.Table:
+    t = ingest.read(traffic_samples / "military" / "inflight_refuelling.json.gz")
+    u = ingest.read(traffic_samples / "surveys" / "texas.json.gz")
+    return pa.concat_tables([conform(t), conform(u)]).replace_schema_metadata(None)
+
+
+def test_wkb_matches_shapely() -> None:
+    lon = np.array([2.35, -122.4, 179.99])
+    lat = np.array([48.85, 37.7, -45.0])
+    ours = wkb_points(lon, lat).to_pylist()
+    theirs = [bytes(b) for b in shapely.to_wkb(shapely.points(lon, lat), byte_order=1)]
+    assert ours == theirs
+
+
+def test_days_geometry_and_geo_metadata(messages: pa.Table, tmp_path: Path) -> None:
+    import geopandas
+
+    files = write_dataset(messages, tmp_path)
+    assert is_dataset(tmp_path)
+    expected_days = set(pd.Series(messages.column("timestamp").to_pandas()).dt.strftime("%Y-%m-%d"))
+    assert {f.parent.name[4:] for f in files} == expected_days
+    for f in files:
+        gdf = geopandas.read_parquet(f)
+        ok = gdf["latitude"].notna() & gdf["longitude"].notna()
+        assert np.allclose(gdf.geometry[ok].x, gdf["longitude"][ok])
+        assert np.allclose(gdf.geometry[ok].y, gdf["latitude"][ok])
+        assert gdf.crs is not None and gdf.crs.to_string() == "OGC:CRS84"  # the default
+        geo = json.loads(pq.read_metadata(f).metadata[b"geo"])
+        lo, hi = gdf.geometry[ok].total_bounds[:2], gdf.geometry[ok].total_bounds[2:]
+        assert geo["columns"]["geometry"]["bbox"] == [*map(float, lo), *map(float, hi)]
+        day = f.parent.name[4:]
+        assert set(gdf["timestamp"].dt.strftime("%Y-%m-%d")) == {day}
+
+
+def test_hive_readers_see_the_day_column(messages: pa.Table, tmp_path: Path) -> None:
+    write_dataset(messages, tmp_path, region_deg=10)
+    ds = pads.dataset(tmp_path, format="parquet", partitioning="hive", exclude_invalid_files=True)
+    t = ds.to_table(columns=["timestamp", "latitude", "longitude", "day", "region"]).to_pandas()
+    assert (t["timestamp"].dt.strftime("%Y-%m-%d") == t["day"].astype(str)).all()
+    ok = t["latitude"].notna()
+    lat0 = (np.floor(t.loc[ok, "latitude"] / 10) * 10).astype(int)
+    lon0 = (np.floor(t.loc[ok, "longitude"] / 10) * 10).astype(int)
+    names = [
+        f"{'N' if a >= 0 else 'S'}{abs(a):02d}{'E' if o >= 0 else 'W'}{abs(o):03d}"
+        for a, o in zip(lat0, lon0, strict=True)
+    ]
+    assert list(t.loc[ok, "region"].astype(str)) == names
+
+
+def test_read_back_and_day_filter(messages: pa.Table, tmp_path: Path) -> None:
+    write_dataset(messages, tmp_path)
+    back = read_dataset(tmp_path, columns=MESSAGE_SCHEMA.names)
+    key = [("icao24", "ascending"), ("timestamp", "ascending"), ("latitude", "ascending")]
+    assert back.sort_by(key).equals(messages.sort_by(key))
+    days = sorted({f.parent.name[4:] for f in dataset_files(tmp_path)})
+    one = read_dataset(tmp_path, days=(days[0], days[0]))
+    dates = pd.Series(one.column("timestamp").to_pandas()).dt.strftime("%Y-%m-%d")
+    assert set(dates) == {days[0]}
+    batches = list(iter_batches(dataset_files(tmp_path), ["icao24"], batch_rows=500))
+    assert max(b.num_rows for b in batches) <= 500
+    assert sum(b.num_rows for b in batches) == messages.num_rows
+
+
+def test_store_export_streams_points(messages: pa.Table, tmp_path: Path) -> None:
+    points, flights = clean.run(messages)
+    db = tmp_path / "store.duckdb"
+    aid = store.append(db, {"points": points, "flights": flights}, label="t")
+    store.append(db, {"points": points.slice(0, 10)}, label="other")
+    res = export(db, tmp_path / "out", analysis_id=aid, batch_rows=3000)
+    assert res.rows == points.num_rows
+    info = json.loads((tmp_path / "out" / LAYOUT_FILE).read_text())
+    assert info["rows"] == points.num_rows and "analysis_id" in info["columns"]
+    back = read_dataset(tmp_path / "out").drop_columns(["analysis_id"])
+    assert back.column("timestamp").type == TIMESTAMP
+    key = [("icao24", "ascending"), ("timestamp", "ascending"), ("latitude", "ascending")]
+    assert back.select(points.column_names).sort_by(key).equals(points.sort_by(key))
+    with pytest.raises(StoreError, match="not empty"):
+        export(db, tmp_path / "out")
+    with pytest.raises(StoreError, match="no table"):
+        export(db, tmp_path / "other", table="nope")
+
+
+def coords(limit: float) -> st.SearchStrategy[float]:
+    return st.one_of(st.just(float("nan")), st.floats(-limit, limit, allow_nan=False))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(-(2**40), 2**40).map(lambda s: s * 10**6),
+            st.sampled_from(["abc123", "4ca7b5", "000001"]),
+            coords(90.0),
+            coords(180.0),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    region=st.sampled_from([None, 1, 30]),
+)
+def test_any_rows_round_trip(
+    rows: list[tuple[int, str, float, float]],
+    region: int | None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    t, icao, lat, lon = zip(*rows, strict=True)
+    table = conform(
+        pa.table(
+            {
+                "timestamp": pa.array(t, pa.int64()).cast(TIMESTAMP),
+                "icao24": list(icao),
+                "latitude": pa.array(lat, pa.float64(), from_pandas=True),
+                "longitude": pa.array(lon, pa.float64(), from_pandas=True),
+            }
+        )
+    )
+    root = tmp_path_factory.mktemp("rt")
+    write_dataset(table, root, region_deg=region)
+    back = read_dataset(root, columns=MESSAGE_SCHEMA.names)
+    key = [(c, "ascending") for c in ("timestamp", "icao24", "latitude", "longitude")]
+    assert back.sort_by(key).equals(table.sort_by(key))

@@ -1,0 +1,125 @@
+"""The engines give the same rows as one in-memory pipeline run, on a multi-day dataset.
+
+The dataset is made by the generator from real trajectories of the traffic
+samples (a border patrol, an aerial survey, air-to-air refuelling, a spoofed
+track, airport calibration) spread over three days and multiplied.  Equality
+is :meth:`pyarrow.Table.equals` after :func:`overflight.engine.canonical_sort`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from overflight import engine, pipeline
+from overflight.engine.dataset import dataset_files, read_dataset
+from overflight.engine.generate import GeneratorParams, generate, load_base
+from overflight.engine.progress import Progress
+from overflight.schema import MESSAGE_SCHEMA
+
+SAMPLES = (
+    "surveillance/border_control.json.gz",
+    "surveys/texas.json.gz",
+    "military/inflight_refuelling.json.gz",
+    "noisy/noisy_spoofing.json.gz",
+    "calibration/munich.json.gz",
+)
+SPEC = engine.ContextSpec(airspace_enabled=False)
+
+
+@pytest.fixture(scope="module")
+def multiday(traffic_samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base, _ = load_base([traffic_samples / s for s in SAMPLES])
+    root = tmp_path_factory.mktemp("multiday") / "dataset"
+    generate(root, GeneratorParams(points=3 * base.num_rows + 1234, seed=7, days=3), base)
+    return root
+
+
+@pytest.fixture(scope="module")
+def reference(multiday: Path) -> pipeline.Analysis:
+    """One in-memory run over the whole dataset, read in the dataset's file order."""
+    messages = read_dataset(multiday, columns=MESSAGE_SCHEMA.names)
+    return pipeline.process(messages, pipeline.Context.load(**SPEC.kwargs()))
+
+
+def _diff(a: pa.Table, b: pa.Table, kind: str) -> list[str]:
+    a, b = engine.canonical_sort(a, kind), engine.canonical_sort(b, kind)
+    if a.schema != b.schema or a.num_rows != b.num_rows:
+        return [f"{kind}: schema or rows differ ({a.num_rows} vs {b.num_rows})"]
+    return [f"{kind}.{c}" for c in a.column_names if not a.column(c).equals(b.column(c))]
+
+
+def _check(result: engine.EngineResult, reference: pipeline.Analysis) -> None:
+    points = read_dataset(result.points_dir)
+    problems = _diff(points, reference.points, "points")
+    problems += _diff(result.flights, reference.flights, "flights")
+    problems += _diff(result.events, reference.events, "events")
+    assert not problems, f"engine output differs from pipeline.process in {problems}"
+
+
+def test_dataset_spans_days(multiday: Path) -> None:
+    days = {f.parent.name for f in dataset_files(multiday)}
+    assert len(days) >= 3
+    info = json.loads((multiday / "_generator.json").read_text())
+    assert info["copies"] == 4
+
+
+@pytest.mark.parametrize("partitions", [1, 5])
+def test_local_engine_matches_in_memory(
+    multiday: Path, reference: pipeline.Analysis, tmp_path: Path, partitions: int
+) -> None:
+    events: list[Progress] = []
+    res = engine.run(
+        [multiday],
+        tmp_path,
+        context=SPEC,
+        partitions=partitions,
+        on_progress=events.append,
+        batch_rows=20_000,
+    )
+    _check(res, reference)
+    assert res.partitions == partitions
+    done = [e.done for e in events if e.phase == "process"]
+    assert done == sorted(done) and done[-1] == events[-1].total
+    assert res.messages == read_dataset(multiday, columns=["icao24"]).num_rows
+
+
+def test_local_pool_matches_in_memory(
+    multiday: Path, reference: pipeline.Analysis, tmp_path: Path
+) -> None:
+    res = engine.run([multiday], tmp_path, context=SPEC, partitions=3, workers=2)
+    _check(res, reference)
+
+
+def test_dask_matches_in_memory(
+    multiday: Path, reference: pipeline.Analysis, tmp_path: Path
+) -> None:
+    pytest.importorskip("distributed")
+    events: list[Progress] = []
+    res = engine.run(
+        [multiday],
+        tmp_path,
+        context=SPEC,
+        engine="dask",
+        workers=2,
+        partitions=4,
+        on_progress=events.append,
+    )
+    _check(res, reference)
+    assert {e.phase for e in events} == {"partition", "process"}
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["engine"] == "dask" and run["points"] == reference.points.num_rows
+
+
+def test_partitioning_does_not_change_flights_of_a_busy_sky(
+    traffic_samples: Path, tmp_path: Path
+) -> None:
+    """238 flights over Europe, one file read whole: 2 partitions vs one in-memory run."""
+    path = traffic_samples / "collections" / "quickstart.json.gz"
+    messages, _ = pipeline.read_inputs([path], pipeline.AnalyzeOptions())
+    ref = pipeline.process(messages, pipeline.Context.load(**SPEC.kwargs()))
+    res = engine.run([path], tmp_path, context=SPEC, partitions=2)
+    _check(res, ref)
