@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from overflight.airspace import Boundaries, cells, load_boundaries
 from overflight.airspace.arcs import arc_distance_m, arc_frames, unit_vectors
 from overflight.airspace.boundaries import Layer
-from overflight.airspace.cells import cell_ids, cell_lists, fast_distance
+from overflight.airspace.cellgeom import cell_ids
+from overflight.airspace.cells import cell_lists, fast_distance
 from overflight.airspace.classify import coordinates
 from overflight.airspace.distance import border_distance, border_index, boundary_distance_m
 from overflight.airspace.distance_reference import (
@@ -168,7 +169,8 @@ def test_cell_lists_are_stored_and_reused(
     assert (tmp_path / "cells-FRA.npz").is_file()
     again = SampleIndex(idx.store, rows, chained, cache_file=tmp_path / "cells-FRA.npz")
     assert cell_lists(again).floor_m.size == cell_lists(first).floor_m.size
-    listed = cell_lists(again).base[cell_lists(again).slots(np.unique(cell_ids(lon, lat)))] >= 0
+    lists = cell_lists(again)
+    listed = lists.base[lists.slots(np.unique(cell_ids(lon, lat, cells.RES_DEG)))] >= 0
     assert listed.all()
     d2 = fast_distance(again, lon, lat, 500_000.0)
     np.testing.assert_array_equal(d1, d2)
@@ -187,7 +189,8 @@ def _star(rng: np.random.Generator, x: float, y: float, r: float, n: int) -> sha
 def _synthetic(seed: int) -> Boundaries:
     """Random star polygons: overlapping ones of one country, a disputed one, a zone."""
     rng = np.random.default_rng(seed)
-    geoms, codes = [], []
+    geoms: list[shapely.Geometry] = []
+    codes: list[tuple[str, ...]] = []
     for code in ("AAA", "BBB", "CCC"):
         for _ in range(int(rng.integers(1, 4))):
             cx, cy = rng.uniform(-8, 8), rng.uniform(40, 55)

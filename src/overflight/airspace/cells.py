@@ -20,13 +20,14 @@ Two levels.  A cell of :data:`RES_DEG` degrees tests the samples of the ball
 around its centre that holds every needed sample of every point of the cell
 against the nearest samples of a 3 x 3 lattice of its points; the survivors
 form its list.  Each of its ``SUB x SUB`` sub-cells then tests that list the
-same way against its own lattice, and keeps the distinct arcs of its
-survivors: a point is answered by computing its distance to those few arcs
-(in two threads).  Sub-cells with more than :data:`MAX_ARCS` arcs (on a
-crowded coast) and cells whose list would be too long are answered by the k-d
-tree; cells whose nearest possible distance exceeds the cap get the cap.
-Lists are kept on the index and stored next to the boundary cache
-(``cells-*.npz``), so a cell is worked out once.
+same way against the nearest samples of its centre and corners, and keeps the
+distinct arcs of its survivors: a point is answered by computing its distance
+to those few arcs (in two threads).  A cell is worked out once a call brings
+:data:`MIN_POINTS` points into it; the k-d tree answers points of the other
+cells, of sub-cells with more than :data:`MAX_ARCS` arcs (on a crowded coast)
+and of cells whose list would be too long.  Cells whose nearest possible
+distance exceeds the cap get the cap.  Lists are kept on the index and stored
+next to the boundary cache (``cells-*.npz``), so a cell is worked out once.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import numpy.typing as npt
 
 from overflight.airspace import cache
 from overflight.airspace.arcs import unit_vectors
+from overflight.airspace.cellgeom import caps, cell_ids, corner, lattice, undominated
 from overflight.airspace.grid import BoolArray, FloatArray, IntArray, sorted_unique
 from overflight.airspace.nearest import MARGIN_M, SampleIndex
 from overflight.geodesy import EARTH_RADIUS_M
@@ -53,12 +55,11 @@ MAX_LIST = 1024
 MAX_ARCS = 32
 #: Cells surely farther than this from every arc get no list (any cap up to it answers them).
 SKIP_BEYOND_M = 500_000.0
-#: Points of one call in a cell before its list is worked out (the k-d tree answers
-#: scattered points at about a thousandth of the cost of a cell).
+#: Points of one call in a cell before its list is worked out (working out a cell
+#: costs about as much as a few hundred k-d tree queries).
 MIN_POINTS = 64
 #: Largest ball of samples examined for one cell.
 MAX_BALL = 40_000
-_LATTICE = (0.5, 0.0, 1.0)
 _WIDTHS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, MAX_ARCS)
 _BUILD_CHUNK = 128
 _PAIR_BUDGET = 1 << 21
@@ -66,74 +67,9 @@ _THREADS = min(2, os.cpu_count() or 1)
 _POINT_CHUNK = 1 << 14
 _MU = MARGIN_M / EARTH_RADIUS_M
 #: Names the cell lists stored next to the boundary cache; change it with the method.
-CACHE_TAG = "cells-v2"
-
-
-def cell_ids(lon: FloatArray, lat: FloatArray, res_deg: float = RES_DEG) -> IntArray:
-    """Cell of each point on the grid of ``res_deg`` degrees (row-major from -90, -180)."""
-    ncol, nrow = round(360 / res_deg), round(180 / res_deg)
-    i = np.floor((lon + 180.0) / res_deg).astype(np.int64) % ncol
-    j = np.clip(np.floor((lat + 90.0) / res_deg).astype(np.int64), 0, nrow - 1)
-    return j * ncol + i
-
-
-def _corner(cells: IntArray, res_deg: float) -> tuple[FloatArray, FloatArray]:
-    ncol = round(360 / res_deg)
-    x0 = (cells % ncol) * res_deg - 180.0
-    y0 = (cells // ncol) * res_deg - 90.0
-    return x0.astype(np.float64), y0.astype(np.float64)
-
-
-def _caps(cells: IntArray, res_deg: float) -> tuple[FloatArray, FloatArray]:
-    """Centre (unit vector) and angular radius of a cap containing each cell
-    (the farthest point of a small lon/lat box from its centre is a corner)."""
-    x0, y0 = _corner(cells, res_deg)
-    c = unit_vectors(y0 + res_deg / 2, x0 + res_deg / 2)
-    r = np.zeros(cells.size)
-    for dx in (0.0, res_deg):
-        for dy in (0.0, res_deg):
-            chord = np.linalg.norm(unit_vectors(y0 + dy, x0 + dx) - c, axis=1)
-            r = np.maximum(r, 2.0 * np.arcsin(np.minimum(chord / 2.0, 1.0)))
-    return c, r * (1.0 + 1e-6) + 1e-9
-
-
-def _lattice(cells: IntArray, res_deg: float) -> FloatArray:
-    """The 3 x 3 lattice points of each cell, shape (n, 9, 3), centre first."""
-    x0, y0 = _corner(cells, res_deg)
-    gx, gy = np.meshgrid(_LATTICE, _LATTICE)
-    px = x0[:, None] + gx.ravel()[None, :] * res_deg
-    py = y0[:, None] + gy.ravel()[None, :] * res_deg
-    return unit_vectors(py, px)
-
-
-def undominated(
-    idx: SampleIndex,
-    c: FloatArray,
-    r: FloatArray,
-    dom: IntArray,
-    region: IntArray,
-    samples: IntArray,
-) -> BoolArray:
-    """Mask of the (region, sample) pairs that none of the region's samples
-    ``dom[region]`` dominates over the region's cap (``c``, ``r``)."""
-    alive = np.ones(samples.size, bool)
-    live = np.arange(samples.size)
-    cos_r, sin_r = np.cos(r), np.sin(r)
-    xyz = idx.xyz
-    for j in range(dom.shape[1]):
-        reg, smp = region[live], samples[live]
-        cos_h = np.cos(idx.sample_h[smp])
-        k = cos_h * np.cos(_MU)
-        d = dom[reg, j]
-        w = [k * xyz[d, i] - xyz[smp, i] for i in range(3)]
-        cc = [c[reg, i] for i in range(3)]
-        a = w[0] * cc[0] + w[1] * cc[1] + w[2] * cc[2]
-        perp = [w[i] - a * cc[i] for i in range(3)]
-        b = np.sqrt(perp[0] * perp[0] + perp[1] * perp[1] + perp[2] * perp[2])
-        beaten = a * cos_r[reg] - b * sin_r[reg] > cos_h * np.sin(_MU) + 1e-15
-        alive[live[beaten]] = False
-        live = live[~beaten]
-    return alive
+CACHE_TAG = "cells-v3"
+#: ``base`` of a cell whose floor alone is known (its list was never worked out).
+LIGHT = -2
 
 
 class CellLists:
@@ -163,13 +99,15 @@ class CellLists:
         try:
             keys, slot, floor = hit["keys"], hit["slot"], hit["floor_m"]
             base, start, arcs = hit["base"], hit["start"], hit["arcs"]
+            nsub = start.size - 1
             sound = (
                 keys.size == slot.size == floor.size == base.size
+                and (slot.size == 0 or 0 <= slot.min() <= slot.max() < floor.size)
                 and start.size >= 1
                 and start[0] == 0
                 and start[-1] == arcs.size
-                and bool(np.all(np.diff(keys) > 0))
-                and bool(np.all(base < start.size - 1))
+                and bool(np.all(np.diff(start) >= 0) and np.all(np.diff(keys) > 0))
+                and bool(np.all((base < 0) | (base + SUB * SUB <= nsub)))
                 and (arcs.size == 0 or 0 <= arcs.min() <= arcs.max() < len(self.index.store))
             )
         except KeyError:
@@ -196,17 +134,25 @@ class CellLists:
         cache.save_arrays(f.parent, f.stem, arrays)
         self.added = 0
 
-    def slots(self, cells: IntArray, build: BoolArray | None = None) -> IntArray:
-        """Slot of each (sorted, distinct) cell, -1 for an unknown one; the unknown
-        cells flagged in ``build`` (all when None) are worked out first."""
+    def slots(
+        self, cells: IntArray, full: BoolArray | None = None, floors: bool = False
+    ) -> IntArray:
+        """Slot of each (sorted, distinct) cell, -1 for an unknown one.  The cells
+        flagged in ``full`` (all when None) get their lists worked out unless they
+        had them; with ``floors``, every other new cell gets its floor (one tree
+        query) and no list."""
         slot = self._find(cells)
-        missing = slot < 0
-        if build is not None:
-            missing &= build
-        todo = cells[missing]
+        known = slot >= 0
+        want = np.ones(cells.size, bool) if full is None else full
+        light = np.zeros(cells.size, bool)
+        light[known] = self.base[slot[known]] == LIGHT
+        todo = cells[(~known | light) & want]
         for lo in range(0, todo.size, _BUILD_CHUNK):
-            self._add(todo[lo : lo + _BUILD_CHUNK])
-        return self._find(cells) if todo.size else slot
+            self._add(todo[lo : lo + _BUILD_CHUNK], full=True)
+        floor_only = cells[~known & ~want] if floors else cells[:0]
+        for lo in range(0, floor_only.size, 8 * _BUILD_CHUNK):
+            self._add(floor_only[lo : lo + 8 * _BUILD_CHUNK], full=False)
+        return self._find(cells) if todo.size or floor_only.size else slot
 
     def _find(self, cells: IntArray) -> IntArray:
         if self._keys.size == 0:
@@ -214,10 +160,15 @@ class CellLists:
         pos = np.minimum(np.searchsorted(self._keys, cells), self._keys.size - 1)
         return np.where(self._keys[pos] == cells, self._slot[pos], -1)
 
-    def _add(self, cells: IntArray) -> None:
-        floor, cell_of, samples = self._cells(cells)
+    def _add(self, cells: IntArray, full: bool) -> None:
+        if full:
+            floor, cell_of, samples = self._cells(cells)
+            base = np.full(cells.size, -1, np.int64)
+        else:
+            floor = self._floor(cells)[0]
+            cell_of = samples = np.zeros(0, np.int64)
+            base = np.full(cells.size, LIGHT, np.int64)
         listed = sorted_unique(cell_of)
-        base = np.full(cells.size, -1, np.int64)
         sizes = np.bincount(cell_of, minlength=cells.size)[listed] * SUB * SUB
         group = np.cumsum(sizes) // _PAIR_BUDGET
         bounds = np.searchsorted(cell_of, listed)
@@ -232,20 +183,29 @@ class CellLists:
         first = self.floor_m.size
         self.floor_m = np.concatenate([self.floor_m, floor])
         self.base = np.concatenate([self.base, base])
-        keys = np.concatenate([self._keys, cells])
-        slot = np.concatenate([self._slot, np.arange(first, first + cells.size)])
+        # a cell worked out again (it had only its floor) replaces its old slot
+        stale = np.isin(self._keys, cells)
+        keys = np.concatenate([self._keys[~stale], cells])
+        slot = np.concatenate([self._slot[~stale], np.arange(first, first + cells.size)])
         order = np.argsort(keys, kind="stable")
         self._keys, self._slot = keys[order], slot[order]
         self.added += cells.size
+
+    def _floor(self, cells: IntArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Distance floor (m) of each cell; and its cap (centre, radius) and the angle
+        from the centre to the nearest sample."""
+        idx = self.index
+        c, r = caps(cells, RES_DEG)
+        d_c, _ = idx.tree.query(c, k=1, workers=-1)
+        d_c = 2.0 * np.arcsin(np.minimum(d_c / 2.0, 1.0))
+        floor = idx.bound(2.0 * np.sin(np.maximum(d_c - r, 0.0) / 2.0)) * EARTH_RADIUS_M
+        return floor, c, r, d_c
 
     def _cells(self, cells: IntArray) -> tuple[FloatArray, IntArray, IntArray]:
         """Distance floor (m) of each cell, and the lists of the cells that get
         sub-cells as (cell, sample) pairs sorted by cell."""
         idx = self.index
-        c, r = _caps(cells, RES_DEG)
-        d_c, _ = idx.tree.query(c, k=1, workers=-1)
-        d_c = 2.0 * np.arcsin(np.minimum(d_c / 2.0, 1.0))
-        floor = idx.bound(2.0 * np.sin(np.maximum(d_c - r, 0.0) / 2.0)) * EARTH_RADIUS_M
+        floor, c, r, d_c = self._floor(cells)
         todo = np.flatnonzero(floor < SKIP_BEYOND_M)
         if todo.size == 0:
             return floor, np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -258,7 +218,7 @@ class CellLists:
             int(counts.sum()),
         )
         cell_of = np.repeat(todo, counts)
-        _, dom = idx.tree.query(_lattice(cells, RES_DEG).reshape(-1, 3), k=1, workers=-1)
+        _, dom = idx.tree.query(lattice(cells, RES_DEG).reshape(-1, 3), k=1, workers=-1)
         alive = undominated(idx, c, r, dom.reshape(cells.size, -1), cell_of, flat)
         cell_of, flat = cell_of[alive], flat[alive]
         kept = np.bincount(cell_of, minlength=cells.size)
@@ -278,9 +238,9 @@ class CellLists:
         local = np.arange(nsub)
         row, col = np.divmod(local, SUB)
         fine = ((cj[:, None] * SUB + row) * (NCOL * SUB) + ci[:, None] * SUB + col).ravel()
-        c, r = _caps(fine, res)
+        c, r = caps(fine, res)
         # dominators: nearest samples of each sub-cell's centre and corners
-        x0, y0 = _corner(cells, RES_DEG)
+        x0, y0 = corner(cells, RES_DEG)
         node, mid = np.arange(SUB + 1) * res, (np.arange(SUB) + 0.5) * res
         nx, ny = np.meshgrid(node, node)
         mx, my = np.meshgrid(mid, mid)
@@ -289,8 +249,8 @@ class CellLists:
         probes = unit_vectors(y0[:, None] + gy[None, :], x0[:, None] + gx[None, :])
         _, near = idx.tree.query(probes.reshape(-1, 3), k=1, workers=-1)
         near = near.reshape(cells.size, -1)
-        corner = [(row + dy) * (SUB + 1) + col + dx for dy in (0, 1) for dx in (0, 1)]
-        pick = np.stack([(SUB + 1) ** 2 + local, *corner], axis=1)  # (nsub, 5)
+        corners = [(row + dy) * (SUB + 1) + col + dx for dy in (0, 1) for dx in (0, 1)]
+        pick = np.stack([(SUB + 1) ** 2 + local, *corners], axis=1)  # (nsub, 5)
         dom = near[:, pick].reshape(fine.size, -1)
         # every sample of a cell's list, in each of its sub-cells
         per_cell = np.bincount(cell_of, minlength=cells.size)
@@ -326,23 +286,27 @@ def cell_lists(index: SampleIndex) -> CellLists:
     return found
 
 
-def fast_distance(index: SampleIndex, lon: FloatArray, lat: FloatArray, cap_m: float) -> FloatArray:
-    """Distance (m) from (finite) points to ``index``'s nearest arc, at most ``cap_m``."""
-    out = np.full(lon.size, float(cap_m))
-    if index.empty or lon.size == 0 or cap_m <= 0:
+def fast_distance(
+    index: SampleIndex, lon: FloatArray, lat: FloatArray, cap_m: float | FloatArray
+) -> FloatArray:
+    """Distance (m) from (finite) points to ``index``'s nearest arc, at most ``cap_m``
+    (one cap, or one per point)."""
+    cap = np.broadcast_to(np.asarray(cap_m, np.float64), lon.shape)
+    out = np.array(cap, dtype=np.float64)
+    if index.empty or lon.size == 0 or not (cap > 0).any():
         return out
     p = unit_vectors(lat, lon)
-    cells = cell_ids(lon, lat)
+    cells = cell_ids(lon, lat, RES_DEG)
     uniq = sorted_unique(cells)
     where = np.searchsorted(uniq, cells)
     lists = cell_lists(index)
-    # a cell is worked out once enough points need it (else the k-d tree is cheaper)
+    # lists are worked out for cells with enough points (else the k-d tree is cheaper)
     slot = lists.slots(uniq, np.bincount(where, minlength=uniq.size) >= MIN_POINTS)[where]
     lists.save()
     known = np.flatnonzero(slot >= 0)
     floor = np.zeros(lon.size)
     floor[known] = lists.floor_m[slot[known]]
-    todo = floor < cap_m
+    todo = floor < cap
     base = np.full(lon.size, -1, np.int64)
     base[known] = lists.base[slot[known]]
     sub = np.full(lon.size, -1, np.int64)
@@ -354,7 +318,7 @@ def fast_distance(index: SampleIndex, lon: FloatArray, lat: FloatArray, cap_m: f
     count = np.where(sub >= 0, lists.start[sub + 1] - start, 0)
     kd = np.flatnonzero(todo & (count == 0))
     if kd.size:
-        out[kd] = index.distance(p[kd], cap_m)
+        out[kd] = np.minimum(index.distance(p[kd], float(cap[kd].max())), cap[kd])
     tasks = []
     lo = 0
     for width in _WIDTHS:
@@ -366,7 +330,7 @@ def fast_distance(index: SampleIndex, lon: FloatArray, lat: FloatArray, cap_m: f
         width, sel = task
         take = start[sel, None] + np.minimum(np.arange(width), count[sel, None] - 1)
         d = index.store.distances(p[sel, None, :], lists.arcs[take])
-        out[sel] = np.minimum(d.min(axis=1), cap_m)
+        out[sel] = np.minimum(d.min(axis=1), cap[sel])
 
     # fill the frames of every arc used before the threads share them
     used = sorted_unique(sub[count > 0])

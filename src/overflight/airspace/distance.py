@@ -37,7 +37,15 @@ import shapely
 from overflight.airspace.arcs import arc_distance_m, arc_frames, degree_radius, unit_vectors
 from overflight.airspace.borders import load_borders
 from overflight.airspace.boundaries import Boundaries
-from overflight.airspace.cells import CACHE_TAG, NCOL, RES_DEG, cell_ids, fast_distance
+from overflight.airspace.cellgeom import cell_ids
+from overflight.airspace.cells import (
+    CACHE_TAG,
+    MIN_POINTS,
+    NCOL,
+    RES_DEG,
+    cell_lists,
+    fast_distance,
+)
 from overflight.airspace.grid import BoolArray, FloatArray, IntArray, sorted_unique
 from overflight.airspace.nearest import ArcStore, SampleIndex
 
@@ -155,19 +163,38 @@ def _measure(index: SampleIndex | None, lon: FloatArray, lat: FloatArray, cap: f
 
 def _outside(idx: BorderIndex, x: FloatArray, y: FloatArray, cap: float) -> FloatArray:
     """Capped distance to the nearest national airspace: the minimum over the
-    countries near each point's cell of the distance to their borders."""
+    countries near each point's cell of the distance to their borders.  The
+    countries are taken nearest first (by their cells' distance floors), and a
+    country is skipped for the points it cannot bring nearer."""
     out = np.full(x.size, np.nan)
     ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
-    out[ok] = cap
-    cells = cell_ids(x[ok], y[ok])
+    best = np.full(ok.size, float(cap))
+    xs, ys = x[ok], y[ok]
+    cells = cell_ids(xs, ys, RES_DEG)
     uniq = sorted_unique(cells)
     where = np.searchsorted(uniq, cells)
+    enough = np.bincount(where, minlength=uniq.size) >= MIN_POINTS
     cell, codes = idx.near(uniq, cap)
+    code_of = np.array(codes, dtype=np.str_)
+    floor = np.full(cell.size, np.inf)
+    todo: list[tuple[float, str, SampleIndex]] = []
     for code in sorted(set(codes)):
-        mine = np.zeros(uniq.size, bool)
-        mine[cell[[c == code for c in codes]]] = True
-        pts = ok[mine[where]]
-        out[pts] = np.minimum(out[pts], _measure(idx.country(code), x[pts], y[pts], cap))
+        index = idx.country(code)
+        if index is None or index.empty:
+            continue
+        m = np.flatnonzero(code_of == code)
+        lists = cell_lists(index)
+        slots = lists.slots(uniq[cell[m]], enough[cell[m]], floors=True)  # before floor_m
+        floor[m] = lists.floor_m[slots]
+        todo.append((float(np.median(floor[m])), code, index))
+    for _, code, index in sorted(todo, key=lambda t: (t[0], t[1])):
+        m = np.flatnonzero(code_of == code)
+        cell_floor = np.full(uniq.size, np.inf)
+        cell_floor[cell[m]] = floor[m]
+        pts = np.flatnonzero(cell_floor[where] < best)
+        if pts.size:
+            best[pts] = fast_distance(index, xs[pts], ys[pts], best[pts])
+    out[ok] = best
     return out
 
 
