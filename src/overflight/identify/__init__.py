@@ -32,6 +32,7 @@ from overflight.identify.isr import (
 )
 from overflight.identify.military import MILITARY_CALLSIGNS, military_block, military_callsign
 from overflight.identify.squawk import STATE_SQUAWK_LABELS, squawk_label
+from overflight.schema import FLIGHT_EXTRA_FIELDS
 
 __all__ = [
     "IDENTITY_FIELDS",
@@ -47,17 +48,11 @@ __all__ = [
     "squawk_label",
 ]
 
-#: Columns :func:`identify_flights` adds (``identity_reason`` is not yet in
-#: :data:`overflight.schema.FLIGHT_EXTRA_FIELDS`).
-IDENTITY_FIELDS: tuple[pa.Field, ...] = (
-    pa.field("registry_country", pa.string()),
-    pa.field("military", pa.bool_()),
-    pa.field("registration", pa.string()),
-    pa.field("typecode", pa.string()),
-    pa.field("operator", pa.string()),
-    pa.field("isr_type", pa.bool_()),
-    pa.field("drone_envelope", pa.bool_()),
-    pa.field("identity_reason", pa.string()),
+#: Columns :func:`identify_flights` adds, as declared in :mod:`overflight.schema`.
+IDENTITY_FIELDS: tuple[pa.Field, ...] = tuple(
+    f
+    for f in FLIGHT_EXTRA_FIELDS
+    if f.name not in ("mission", "mission_confidence", "mission_reason")
 )
 
 _NULL_STR = pa.scalar(None, pa.string())
