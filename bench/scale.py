@@ -119,9 +119,9 @@ def child_compare(a: argparse.Namespace) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     from overflight import engine, pipeline
-    from overflight.engine.dataset import read_dataset
     from overflight.engine.tasks import resolve_context
     from overflight.schema import MESSAGE_SCHEMA
+    from overflight.store.dataset import read_dataset
 
     x, y = Path(a.left), Path(a.right)
     same = True

@@ -21,7 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from overflight import clean, ingest, store
-from overflight.engine.dataset import (
+from overflight.errors import StoreError
+from overflight.schema import MESSAGE_SCHEMA, TIMESTAMP, conform
+from overflight.store.dataset import (
     dataset_files,
     is_dataset,
     iter_batches,
@@ -29,8 +31,6 @@ from overflight.engine.dataset import (
     wkb_points,
     write_dataset,
 )
-from overflight.errors import StoreError
-from overflight.schema import MESSAGE_SCHEMA, TIMESTAMP, conform
 from overflight.store.export import LAYOUT_FILE, export
 
 

@@ -11,7 +11,6 @@ import pyarrow.compute as pc
 import pytest
 
 from overflight import ingest
-from overflight.engine.dataset import dataset_files, read_dataset
 from overflight.engine.generate import (
     GENERATOR_FILE,
     GeneratorParams,
@@ -20,6 +19,7 @@ from overflight.engine.generate import (
     load_base,
 )
 from overflight.schema import MESSAGE_SCHEMA
+from overflight.store.dataset import dataset_files, read_dataset
 
 NS = 10**9
 

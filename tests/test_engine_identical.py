@@ -15,10 +15,10 @@ import pyarrow as pa
 import pytest
 
 from overflight import engine, pipeline
-from overflight.engine.dataset import dataset_files, read_dataset
 from overflight.engine.generate import GeneratorParams, generate, load_base
 from overflight.engine.progress import Progress
 from overflight.schema import MESSAGE_SCHEMA
+from overflight.store.dataset import dataset_files, read_dataset
 
 SAMPLES = (
     "surveillance/border_control.json.gz",

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from overflight import ingest
 from overflight.engine.dask_engine import groups
-from overflight.engine.dataset import write_dataset
 from overflight.engine.partition import (
     Source,
     map_sources,
@@ -26,6 +25,7 @@ from overflight.engine.partition import (
 )
 from overflight.errors import InputError
 from overflight.schema import conform
+from overflight.store.dataset import write_dataset
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from overflight import airspace, classify, clean, identify, ingest, patterns, report
 from overflight.errors import InputError
 from overflight.schema import EVENT_SCHEMA, conform
+from overflight.store.dataset import is_dataset, read_dataset
 
 #: Called with a short description of each step as it starts.
 StepCallback = Callable[[str], None]
@@ -218,19 +219,23 @@ def process(messages: pa.Table, context: Context, on_step: StepCallback | None =
 
 
 def load_analysis(folder: str | Path) -> Analysis:
-    """The tables an earlier :func:`analyze` wrote into ``folder``."""
+    """The tables :func:`analyze` (``points.parquet``) or an engine (``points/``) wrote."""
     d = Path(folder)
-    if not (d / "points.parquet").is_file():
-        raise InputError("not an analysis folder: no points.parquet", d)
+    if (d / "points.parquet").is_file():
+        points = pq.read_table(d / "points.parquet")
+    elif is_dataset(d / "points"):
+        points = read_dataset(d / "points")
+    else:
+        raise InputError("not an analysis folder: no points.parquet or points/ dataset", d)
+    if not (d / "flights.parquet").is_file():
+        raise InputError("not an analysis folder: no flights.parquet", d)
     reach = pq.read_table(d / "reach.parquet") if (d / "reach.parquet").is_file() else None
     events = (
         pq.read_table(d / "events.parquet")
         if (d / "events.parquet").is_file()
         else EVENT_SCHEMA.empty_table()
     )
-    return Analysis(
-        pq.read_table(d / "points.parquet"), pq.read_table(d / "flights.parquet"), events, reach
-    )
+    return Analysis(points, pq.read_table(d / "flights.parquet"), events, reach)
 
 
 def combine(analyses: Sequence[Analysis]) -> Analysis:
@@ -272,6 +277,51 @@ def _write_parquet(table: pa.Table, path: Path) -> Path:
     return path
 
 
+def report_params(
+    context: Context,
+    inputs: Sequence[str | Path],
+    options: AnalyzeOptions,
+    stats: dict[str, Any],
+) -> dict[str, Any]:
+    """The run parameters a report's manifest records."""
+    return {
+        "focus": context.focus,
+        "near_km": context.near_km,
+        "inputs": [str(Path(p).resolve()) for p in inputs],
+        "options": {k: v for k, v in asdict(options).items() if v},
+        "input_stats": stats,
+        "boundary_dataset": airspace.dataset_info(context.boundaries)
+        if context.boundaries is not None
+        else None,
+    }
+
+
+def write_report_files(
+    folder: Path,
+    result: Analysis,
+    context: Context,
+    params: dict[str, Any],
+    sign_key: str | Path | None = None,
+) -> None:
+    """The report, exports and manifest of ``result`` into ``folder`` (signed with a key)."""
+    features = (
+        airspace.boundary_features(context.boundaries, result.points, focus=context.focus)
+        if context.boundaries is not None
+        else None
+    )
+    report.write_report(
+        folder,
+        result.points,
+        result.flights,
+        result.events,
+        result.reach,
+        boundary_features=features,
+        params=params,
+    )
+    if sign_key is not None:
+        report.sign(folder, sign_key)
+
+
 def analyze(
     inputs: Sequence[str | Path],
     out_dir: str | Path,
@@ -304,37 +354,20 @@ def analyze(
         if write_report:
             if on_step:
                 on_step("writing the report")
-            params = {
-                "focus": context.focus,
-                "near_km": context.near_km,
-                "inputs": [str(Path(p).resolve()) for p in inputs],
-                "options": {k: v for k, v in asdict(options).items() if v},
-                "input_stats": stats,
-                "boundary_dataset": airspace.dataset_info(context.boundaries)
-                if context.boundaries is not None
-                else None,
-            }
-            features = (
-                airspace.boundary_features(context.boundaries, result.points, focus=context.focus)
-                if context.boundaries is not None
-                else None
-            )
-            report.write_report(
-                staging,
-                result.points,
-                result.flights,
-                result.events,
-                result.reach,
-                boundary_features=features,
-                params=params,
-            )
-            if sign_key is not None:
-                report.sign(staging, sign_key)
+            params = report_params(context, inputs, options, stats)
+            write_report_files(staging, result, context, params, sign_key)
         for name in KNOWN_OUTPUTS:
             # a file an earlier run wrote but this one did not would otherwise
             # sit beside the new manifest looking current
             stale = out / name
             if stale.is_file() and not (staging / name).exists():
+                stale.unlink()
+        for name in ("points", "run.json"):
+            # an engine run's outputs (points/ dataset, run summary) are stale too
+            stale = out / name
+            if stale.is_dir() and is_dataset(stale):
+                shutil.rmtree(stale)
+            elif stale.is_file():
                 stale.unlink()
         final = []
         for f in sorted(staging.iterdir()):

@@ -34,7 +34,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from overflight.engine.dataset import is_dataset, read_dataset, write_dataset
 from overflight.engine.local import map_local, reduce_local
 from overflight.engine.partition import default_partitions, plan_sources
 from overflight.engine.progress import Progress, ProgressCallback, rich_progress, text_progress
@@ -42,7 +41,8 @@ from overflight.engine.results import EngineResult, canonical_sort, gather
 from overflight.engine.tasks import Collector, ContextSpec
 from overflight.engine.trends import DailyCollector, combine_daily
 from overflight.errors import OverflightError
-from overflight.pipeline import AnalyzeOptions, Context
+from overflight.pipeline import KNOWN_OUTPUTS, AnalyzeOptions, Context
+from overflight.store.dataset import is_dataset, read_dataset, write_dataset
 
 __all__ = [
     "ENGINES",
@@ -68,7 +68,15 @@ ROWS_PER_PARTITION = 1_000_000
 
 
 def _install(staging: Path, out: Path) -> list[Path]:
-    """Move the finished outputs from ``staging`` into ``out``, replacing older ones."""
+    """Move the finished outputs from ``staging`` into ``out``, replacing older ones.
+
+    Outputs of an earlier run that this one did not write (an in-memory
+    ``points.parquet``, an old report) are removed: they would look current.
+    """
+    for name in (*KNOWN_OUTPUTS, "extra.parquet"):
+        stale = out / name
+        if stale.is_file() and not (staging / name).exists():
+            stale.unlink()
     final = []
     for f in sorted(staging.iterdir()):
         if f.name == "spill":

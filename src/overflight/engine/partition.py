@@ -39,10 +39,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from overflight import ingest
-from overflight.engine.dataset import dataset_files, is_dataset, iter_batches
 from overflight.errors import FormatError, InputError
 from overflight.pipeline import AnalyzeOptions
 from overflight.schema import MESSAGE_SCHEMA, conform
+from overflight.store.dataset import dataset_files, is_dataset, iter_batches
 
 #: The message table as :func:`overflight.schema.conform` returns it (nullable fields).
 SPILL_SCHEMA = conform(MESSAGE_SCHEMA.empty_table()).schema

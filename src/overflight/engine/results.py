@@ -80,7 +80,7 @@ class EngineResult:
 
     @property
     def points_dir(self) -> Path:
-        """The points dataset (read it with :func:`overflight.engine.dataset.read_dataset`)."""
+        """The points dataset (read it with :func:`overflight.store.dataset.read_dataset`)."""
         return self.out_dir / "points"
 
 

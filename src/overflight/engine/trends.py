@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from overflight.airspace import distance_to_country_m
 from overflight.pipeline import Analysis, Context
 from overflight.trends import daily_activity
 
@@ -32,9 +33,10 @@ from overflight.trends import daily_activity
 class DailyCollector:
     """Per-partition :func:`~overflight.trends.daily_activity`; picklable for any engine.
 
-    Distances to the focus come from the points' ``country`` column (inside
-    only, as ``daily_activity`` does without a distance), so ``near_km`` only
-    matters when a later stage adds a distance column of its own.
+    Each partition measures its points' distance to the focus airspace
+    (:func:`overflight.airspace.distance_to_country_m`, as ``overflight
+    trends`` does in memory) when the context has boundaries; without them
+    only points inside the focus (``country``) count as near.
     """
 
     focus: str
@@ -43,13 +45,21 @@ class DailyCollector:
     surveillance_missions: tuple[str, ...] = ("surveillance",)
 
     def __call__(self, analysis: Analysis, context: Context) -> pa.Table:
+        dist = None
+        if context.boundaries is not None and analysis.points.num_rows:
+            dist = distance_to_country_m(
+                analysis.points,
+                context.boundaries,
+                self.focus,
+                max_distance_m=self.near_km * 1000.0 * 1.5,
+            )
         table = daily_activity(
             analysis.points,
             analysis.flights,
             analysis.events,
             self.focus,
             self.near_km,
-            None,
+            dist,
             max_gap_s=self.max_gap_s,
             surveillance_missions=self.surveillance_missions,
         )

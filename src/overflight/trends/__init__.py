@@ -66,6 +66,11 @@ def trends(
         max_gap_s=max_gap_s,
         surveillance_missions=surveillance_missions,
     )
+    return from_daily(daily, method)
+
+
+def from_daily(daily: pa.Table, method: str = "l2") -> Trends:
+    """Weekly table and change points of a daily table (one run's, or partitions summed)."""
     changes = {c: change_points(daily_series(daily, c), method) for c in CHANGE_SERIES}
     return Trends(daily, weekly_activity(daily), changes)
 
@@ -78,6 +83,7 @@ __all__ = [
     "daily_activity",
     "daily_series",
     "focus_distance_m",
+    "from_daily",
     "trend_plot_svg",
     "trends",
     "weekly_activity",
