@@ -224,3 +224,19 @@ def test_zone_entries_with_user_zones(tmp_path: Path, ms804: pa.Table) -> None:
     assert zones.num_rows == expected > 0
     assert set(zones.column("country").to_pylist()) == {"CHE"}
     assert {json.loads(d)["name"] for d in zones.column("details").to_pylist()} == {"TEST AREA"}
+
+
+def test_depths_from_point_distances_equal_measured(
+    boundaries: Boundaries, traffic_samples: Path
+) -> None:
+    from overflight import clean, ingest
+    from overflight.airspace import classify_points
+    from overflight.schema import conform
+
+    table = ingest.read(traffic_samples / "surveillance" / "border_control.json.gz")
+    points, _ = clean.run(conform(table.replace_schema_metadata(None)))
+    points = classify_points(points, boundaries)
+    measured = airspace_events(points, boundaries)
+    reused = airspace_events(points, boundaries, reuse_point_distances=True)
+    assert measured.num_rows > 0 and pc.max(measured.column("max_depth_m")).as_py() > 0
+    assert reused.equals(measured)

@@ -204,6 +204,7 @@ def process(messages: pa.Table, context: Context, on_step: StepCallback | None =
             focus=context.focus,
             near_km=context.near_km,
             flights=flights,
+            reuse_point_distances=True,
         )
         if context.authorisations is not None:
             airspace_events = airspace.apply_authorisations(

@@ -34,6 +34,7 @@ import json
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -144,6 +145,7 @@ def airspace_events(
     *,
     foreign_only: bool = False,
     max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
+    reuse_point_distances: bool = False,
 ) -> pa.Table:
     """One row per stay in a national airspace or user zone (see the module docstring).
 
@@ -166,6 +168,11 @@ def airspace_events(
         With ``flights``: drop rows of aircraft registered in the country entered.
     max_distance_m
         Depths saturate at this value.
+    reuse_point_distances
+        Take the depth of fixes inside a single country from the points'
+        ``boundary_distance_m`` (:func:`classify_points` with the same
+        ``max_distance_m``) instead of measuring it again; fixes in joint
+        claims and in zones are always measured.
 
     Returns
     -------
@@ -198,8 +205,29 @@ def airspace_events(
     r0, r1 = _runs(fixes[pi], ki, rank[pi])
     key = ki[r0]
     on_land = land[ids[pi], ki]
+    known = None
+    if reuse_point_distances and "boundary_distance_m" in points.column_names:
+        col = points.column("boundary_distance_m")
+        dist = pc.fill_null(col, np.nan).to_numpy(zero_copy_only=False)[rows]
+        single = np.array([c[0] if len(c) == 1 else "" for c in boundaries.info().countries])
+        code = np.where(ids >= 0, single[np.maximum(ids, 0)], "")
+        known = (code, np.asarray(dist, np.float64))
     stays = _stays(
-        keys, boundaries, lon, lat, ts, rank, nvalid, pi, ki, r0, r1, key, on_land, max_distance_m
+        keys,
+        boundaries,
+        lon,
+        lat,
+        ts,
+        rank,
+        nvalid,
+        pi,
+        ki,
+        r0,
+        r1,
+        key,
+        on_land,
+        max_distance_m,
+        known,
     )
     if focus is not None:
         k = keys.index.get(("airspace_entry", focus), -1)
@@ -232,8 +260,13 @@ def _stays(
     key: IntArray,
     land_of_pair: BoolArray,
     max_distance_m: float,
+    known: tuple[npt.NDArray[np.str_], FloatArray] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows of the stays: runs ``r0[i]..r1[i]`` of (fix ``pi``, key ``ki``) pairs."""
+    """Rows of the stays: runs ``r0[i]..r1[i]`` of (fix ``pi``, key ``ki``) pairs.
+
+    ``known``: per fix, the code of the one country it is in (else "") and its
+    distance to that country's border, used for depths instead of measuring.
+    """
     p0, p1 = pi[r0], pi[r1]
     has_prev = rank[p0] > 0
     has_next = rank[p1] < nvalid[p1] - 1
@@ -262,7 +295,16 @@ def _stays(
     for k in np.unique(key).tolist():
         sel = np.flatnonzero(key[run_of_pair] == k)
         kind, name = keys.keys[k]
-        d = border_distance(b, kind, name, lon[pi[sel]], lat[pi[sel]], max_distance_m)
+        fix = pi[sel]
+        d = np.full(sel.size, np.nan)
+        todo = np.ones(sel.size, bool)
+        if known is not None and kind == "airspace_entry":
+            ok = (known[0][fix] == name) & np.isfinite(known[1][fix])
+            d[ok] = np.minimum(np.abs(known[1][fix[ok]]), max_distance_m)
+            todo = ~ok
+        if todo.any():
+            f = fix[todo]
+            d[todo] = border_distance(b, kind, name, lon[f], lat[f], max_distance_m)
         np.fmax.at(depth, run_of_pair[sel], d)
     over_land = np.zeros(p0.size, bool)
     np.logical_or.at(over_land, run_of_pair, land_of_pair)
