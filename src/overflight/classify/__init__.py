@@ -23,6 +23,7 @@ from overflight.classify.explain import reason
 from overflight.classify.features import features_table
 from overflight.classify.model import MissionModel, apply_identity, load_model
 from overflight.classify.samples import MISSIONS
+from overflight.patterns.turns import Resampled
 
 __all__ = ["MISSIONS", "classify_flights", "load_model"]
 
@@ -35,6 +36,7 @@ def classify_flights(
     events: pa.Table | pd.DataFrame | None = None,
     model: MissionModel | None = None,
     min_minutes: float = 5.0,
+    resampled: dict[str, tuple[str, Resampled]] | None = None,
 ) -> pa.Table:
     """The flights table with ``mission``, ``mission_confidence``, ``mission_reason``.
 
@@ -51,6 +53,9 @@ def classify_flights(
         Defaults to the model shipped in the package.
     min_minutes
         Shorter flights are not classified (``other``, confidence 0).
+    resampled
+        ``patterns.resample_flights(points)`` (default step) when the caller
+        has it already, so that the flights are not resampled again.
 
     Returns
     -------
@@ -60,9 +65,9 @@ def classify_flights(
     fl = flights.to_pandas() if isinstance(flights, pa.Table) else flights.copy()
     mdl = load_model() if model is None else model
     ids = fl["flight_id"].astype(str)
-    pts = points.to_pandas() if isinstance(points, pa.Table) else points
-    pts = pts[pts["flight_id"].astype(str).isin(set(ids))]
-    feats = features_table(pts, events, min_minutes=min_minutes)
+    feats = features_table(
+        points, events, min_minutes=min_minutes, resampled=resampled, flight_ids=set(ids)
+    )
     proba = mdl.predict_proba(feats)
     flags = fl.set_index(ids)[[c for c in _FLAGS if c in fl.columns]]
     flags = flags[~flags.index.duplicated()]
@@ -78,9 +83,12 @@ def classify_flights(
         best = proba.to_numpy().argmax(axis=1)
         labels = np.asarray(proba.columns)[best]
         pmax = proba.to_numpy().max(axis=1)
+        # plain dicts: a row Series per flight costs more than the whole model
+        cols = list(feats.columns)
+        rows = feats.reindex(proba.index).to_numpy()
         texts = [
-            reason(feats.loc[f], str(m), float(p), str(notes[f]))
-            for f, m, p in zip(proba.index, labels, pmax, strict=True)
+            reason(dict(zip(cols, row, strict=True)), str(m), float(p), str(n))
+            for row, m, p, n in zip(rows, labels, pmax, notes.to_numpy(), strict=True)
         ]
         known = mission.index.isin(proba.index)
         order = proba.index.get_indexer(mission.index[known])

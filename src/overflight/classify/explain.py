@@ -5,7 +5,7 @@ the speed and altitude envelope, and any identity facts that were applied.
 
 Examples
 --------
->>> row = pd.Series({"duration_h": 2.0, "speed_q50": 90.0, "alt_q10": 2000.0,
+>>> row = dict({"duration_h": 2.0, "speed_q50": 90.0, "alt_q10": 2000.0,
 ...     "alt_q90": 5000.0, "orbit_share": 0.8, "orbit_turns_per_h": 12.0,
 ...     "orbit_log_radius_nm": 0.0, "racetrack_share": 0.0, "grid_share": 0.0,
 ...     "loiter_share": 0.9, "racetrack_leg_nm": -1.0, "grid_lines": 0.0,
@@ -18,10 +18,11 @@ loiter 90% within 2.0 NM;
 
 from __future__ import annotations
 
-import pandas as pd
+from collections.abc import Mapping
+from typing import Any
 
 
-def _patterns(row: pd.Series) -> list[str]:
+def _patterns(row: Mapping[str, Any]) -> list[str]:
     hours = float(row["duration_h"])
     parts: list[str] = []
     if row["orbit_share"] >= 0.05:
@@ -42,7 +43,7 @@ def _patterns(row: pd.Series) -> list[str]:
     return parts
 
 
-def reason(row: pd.Series, mission: str, p: float, identity: str) -> str:
+def reason(row: Mapping[str, Any], mission: str, p: float, identity: str) -> str:
     """One line: mission, probability, patterns, envelope, identity facts."""
     env = f"{row['speed_q50']:.0f} kt"
     if row["alt_q10"] >= 0:

@@ -19,15 +19,19 @@ one-fix-a-minute copies of every flight they proved robust to thinning.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from overflight.classify.fixes import FIX_FEATURES, fix_histograms
+from overflight.classify.track import track_features
 from overflight.patterns import detect_flight, resample_flights
-from overflight.patterns.turns import Resampled, local_xy_nm, runs, windowed_rate
+from overflight.patterns.turns import Resampled, local_xy_nm
 
 KINDS = ("orbit", "racetrack", "grid", "loiter")
 
@@ -84,13 +88,6 @@ TRACK_FEATURES: tuple[str, ...] = (
 FEATURES: tuple[str, ...] = TRACK_FEATURES + FIX_FEATURES
 
 
-def _hist_share(values: np.ndarray, edges: list[float]) -> list[float]:
-    if values.size == 0:
-        return [-1.0] * (len(edges) - 1)
-    h, _ = np.histogram(values, bins=edges)
-    return list(h / values.size)
-
-
 def _union_share(events: list[dict[str, Any]], total_s: float) -> float:
     if not events or total_s <= 0:
         return 0.0
@@ -107,55 +104,13 @@ def _union_share(events: list[dict[str, Any]], total_s: float) -> float:
 
 
 def _med(events: list[dict[str, Any]], key: str) -> float:
-    vals = [float(e["details"][key]) for e in events if e["details"].get(key) is not None]
-    return float(np.median(vals)) if vals else -1.0
-
-
-def _profile(r: Resampled) -> dict[str, float]:
-    f: dict[str, float] = {}
-    hours = max((r.t_s[-1] - r.t_s[0]) / 3600.0, 1e-3)
-    f["duration_h"] = float(hours)
-    spd = r.speed_kt
-    q = np.percentile(spd, [10, 50, 90])
-    f["speed_q10"], f["speed_q50"], f["speed_q90"] = (float(v) for v in q)
-    f["speed_cv"] = float(spd.std() / max(spd.mean(), 1.0))
-
-    alt = r.altitude
-    if np.isfinite(alt).any():
-        a = alt[np.isfinite(alt)]
-        qa = np.percentile(a, [10, 50, 90])
-        f["alt_q10"], f["alt_q50"], f["alt_q90"] = (float(v) for v in qa)
-        f["alt_std"] = float(a.std())
-        k = max(1, round(60.0 / r.step_s))
-        a60 = alt[::k]
-        f["vert_ft_per_h"] = float(np.nansum(np.abs(np.diff(a60))) / hours)
-        low = a60 < min(0.5 * qa[1], qa[1] - 1000.0)
-        s0, s1 = runs(low)
-        inner = (s0 > 0) & (s1 < a60.size)  # not departure or arrival
-        f["low_dips_per_h"] = float(inner.sum() / hours)
-    else:
-        for key in ("alt_q10", "alt_q50", "alt_q90", "alt_std", "vert_ft_per_h", "low_dips_per_h"):
-            f[key] = -1.0
-    return f
-
-
-def _turning(r: Resampled) -> dict[str, float]:
-    f: dict[str, float] = {}
-    hours = max((r.t_s[-1] - r.t_s[0]) / 3600.0, 1e-3)
-    moving = r.speed_kt >= 25.0
-    short = np.abs(windowed_rate(r, max(30.0, 2.0 * r.cadence_s)))[moving]
-    names = ("rate_lt_0p5", "rate_0p5_1p5", "rate_1p5_4", "rate_4_10", "rate_ge_10")
-    f.update(zip(names, _hist_share(short, [0, 0.5, 1.5, 4, 10, np.inf]), strict=True))
-    sus = np.abs(windowed_rate(r, max(180.0, 3.0 * r.cadence_s)))[moving]
-    for name, thr in (("sustained_ge_0p5", 0.5), ("sustained_ge_1p5", 1.5), ("sustained_ge_5", 5)):
-        f[name] = float(np.mean(sus >= thr)) if sus.size else -1.0
-    dh = np.diff(r.heading_deg)
-    total = float(np.abs(dh).sum())
-    net = float(abs(r.heading_deg[-1] - r.heading_deg[0]))
-    f["turns_per_h"] = total / 360.0 / hours
-    f["net_turns_per_h"] = net / 360.0 / hours
-    f["turn_consistency"] = net / total if total > 0 else 0.0
-    return f
+    vals = sorted(float(e["details"][key]) for e in events if e["details"].get(key) is not None)
+    if not vals:
+        return -1.0
+    if any(math.isnan(v) for v in vals):
+        return math.nan
+    half = len(vals) // 2  # np.median: the middle value or the mean of the two
+    return vals[half] if len(vals) % 2 else (vals[half - 1] + vals[half]) / 2.0
 
 
 def revisit_share(
@@ -190,41 +145,9 @@ def revisit_share(
     return float(np.mean(t_s - first[cell] >= after_s))
 
 
-def _geometry(r: Resampled) -> dict[str, float]:
+def _patterns(span_s: float, events: list[dict[str, Any]]) -> dict[str, float]:
     f: dict[str, float] = {}
-    lat0, lon0 = float(np.median(r.latitude)), float(np.median(r.longitude))
-    x, y = local_xy_nm(r.latitude, r.longitude, lat0, lon0)
-    w, h = float(np.ptp(x)), float(np.ptp(y))
-    f["bbox_diag_nm"] = float(np.hypot(w, h))
-    f["log_bbox_area_nm2"] = float(np.log10(w * h + 1e-3))
-    rg = float(np.sqrt(np.mean((x - x.mean()) ** 2 + (y - y.mean()) ** 2)))
-    f["gyration_nm"] = rg
-    step = r.speed_kt * r.step_s / 3600.0
-    path = float(step.sum())
-    disp = float(np.hypot(x[-1] - x[0], y[-1] - y[0]))
-    f["straightness"] = disp / path if path > 0 else 0.0
-    f["gyration_per_path"] = rg / path if path > 0 else 0.0
-    f["return_ratio"] = 1.0 - f["straightness"]
-    f["revisit_share"] = revisit_share(x, y, r.t_s)
-    moving = r.speed_kt >= 25.0
-    c = r.course_deg[moving]
-    wgt = step[moving]
-    if c.size and wgt.sum() > 0:
-        h180, _ = np.histogram(c % 180.0, bins=18, range=(0, 180), weights=wgt)
-        h180 = h180 / h180.sum()
-        pair = h180 + np.roll(h180, -1)
-        f["axis_share"] = float(pair.max())
-        h360, _ = np.histogram(c, bins=36, range=(0, 360), weights=wgt)
-        p = h360[h360 > 0] / h360.sum()
-        f["course_entropy"] = float(-(p * np.log(p)).sum() / np.log(36))
-    else:
-        f["axis_share"] = f["course_entropy"] = -1.0
-    return f
-
-
-def _patterns(r: Resampled, events: list[dict[str, Any]]) -> dict[str, float]:
-    f: dict[str, float] = {}
-    total = max(float(r.t_s[-1] - r.t_s[0]), 1.0)
+    total = max(span_s, 1.0)
     hours = total / 3600.0
     by = {k: [e for e in events if e["kind"] == k] for k in KINDS}
     for k in KINDS:
@@ -259,8 +182,9 @@ def _patterns(r: Resampled, events: list[dict[str, Any]]) -> dict[str, float]:
 
 def flight_features(r: Resampled, events: list[dict[str, Any]]) -> dict[str, float]:
     """The feature vector of one resampled flight and its pattern events."""
-    f = _profile(r) | _turning(r) | _geometry(r) | _patterns(r, events)
-    return {k: float(f[k]) if np.isfinite(f[k]) else -1.0 for k in TRACK_FEATURES}
+    f = {k: float(v[0]) for k, v in track_features([r]).items()}
+    f |= _patterns(float(r.t_s[-1] - r.t_s[0]), events)
+    return {k: f[k] if np.isfinite(f[k]) else -1.0 for k in TRACK_FEATURES}
 
 
 def _events_by_flight(events: pa.Table | pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
@@ -281,22 +205,80 @@ def _events_by_flight(events: pa.Table | pd.DataFrame) -> dict[str, list[dict[st
     return out
 
 
+def _flight_ids(points: pa.Table | pd.DataFrame) -> set[str]:
+    col = points.column("flight_id") if isinstance(points, pa.Table) else points["flight_id"]
+    if isinstance(col, pa.ChunkedArray):
+        return {str(v) for v in pc.unique(col.drop_null()).to_pylist()}
+    return {str(v) for v in pd.unique(col.dropna())}
+
+
+def _only(points: pa.Table | pd.DataFrame, keep: set[str]) -> pa.Table | pd.DataFrame:
+    """The rows of the flights in ``keep`` (the table itself when that is all of them)."""
+    if _flight_ids(points) <= keep:
+        return points
+    if isinstance(points, pa.Table):
+        fid = pc.cast(points.column("flight_id"), pa.string())
+        return points.filter(pc.is_in(fid, value_set=pa.array(sorted(keep), pa.string())))
+    return points[points["flight_id"].astype(str).isin(keep)]
+
+
 def features_table(
     points: pa.Table | pd.DataFrame,
     events: pa.Table | pd.DataFrame | None = None,
     min_minutes: float = 5.0,
+    resampled: dict[str, tuple[str, Resampled]] | None = None,
+    flight_ids: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """Feature matrix indexed by flight_id, for flights with ``min_minutes`` of data.
 
-    When ``events`` is None the patterns are detected here.
+    Parameters
+    ----------
+    points
+        The points table.
+    events
+        The patterns events table; when None the patterns are detected here.
+    min_minutes
+        Flights with less airborne time are left out.
+    resampled
+        ``patterns.resample_flights(points)`` (default step) when the caller
+        has it already; only its flights present in ``points`` are used.
+    flight_ids
+        Only these flights (all of ``points`` when None).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per flight, sorted by flight_id, columns :data:`FEATURES`.
     """
+    if resampled is None:
+        src = points if flight_ids is None else _only(points, {str(f) for f in flight_ids})
+        resampled = resample_flights(src)
+    else:
+        present = _flight_ids(points)
+        if flight_ids is not None:
+            present &= {str(f) for f in flight_ids}
+        resampled = {k: v for k, v in resampled.items() if k in present}
+    fids: list[str] = []
+    rs: list[Resampled] = []
+    for fid in sorted(resampled):
+        r = resampled[fid][1]
+        if r.t_s.size >= 2 and r.t_s[-1] - r.t_s[0] >= 60.0 * min_minutes:
+            fids.append(fid)
+            rs.append(r)
     given = None if events is None else _events_by_flight(events)
-    rows: dict[str, dict[str, float]] = {}
-    for fid, (_icao, r) in resample_flights(points).items():
-        if r.t_s.size < 2 or r.t_s[-1] - r.t_s[0] < 60.0 * min_minutes:
-            continue
+    mat = np.empty((len(fids), len(TRACK_FEATURES)))
+    cols = {k: i for i, k in enumerate(TRACK_FEATURES)}
+    for k, arr in track_features(rs).items():
+        mat[:, cols[k]] = arr
+    quiet = _patterns(3600.0, [])  # a flight without events: independent of its length
+    for k in quiet:
+        mat[:, cols[k]] = quiet[k]
+    for i, (fid, r) in enumerate(zip(fids, rs, strict=True)):
         ev = detect_flight(r) if given is None else given.get(fid, [])
-        rows[fid] = flight_features(r, ev)
-    track = pd.DataFrame.from_dict(rows, orient="index", columns=list(TRACK_FEATURES))
-    fixes = fix_histograms(points).reindex(track.index).fillna(0.0)
+        if ev:
+            for k, v in _patterns(float(r.t_s[-1] - r.t_s[0]), ev).items():
+                mat[i, cols[k]] = v
+    mat[~np.isfinite(mat)] = -1.0
+    track = pd.DataFrame(mat, index=pd.Index(fids), columns=list(TRACK_FEATURES))
+    fixes = fix_histograms(points, flight_ids=fids).reindex(track.index).fillna(0.0)
     return track.join(fixes)[list(FEATURES)]
