@@ -190,9 +190,12 @@ def process(messages: pa.Table, context: Context, on_step: StepCallback | None =
     step("identifying aircraft")
     flights = identify.identify_flights(flights, points, context.aircraft_db)
     step("detecting orbits, racetracks and grids")
-    pattern_events = patterns.detect_patterns(points)
+    resampled = patterns.resample_flights(points)  # once, for patterns and missions
+    pattern_events = patterns.detect_patterns(points, resampled=resampled)
     step("classifying missions")
-    flights = classify.classify_flights(flights, points, pattern_events, model=context.model)
+    flights = classify.classify_flights(
+        flights, points, pattern_events, model=context.model, resampled=resampled
+    )
     airspace_events = None
     reach = None
     if context.boundaries is not None:

@@ -31,13 +31,29 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from overflight.patterns.loiter import find_loiters
-from overflight.patterns.orbit import find_orbits
-from overflight.patterns.racetrack import find_racetracks_and_grids
-from overflight.patterns.turns import Resampled, flight_slices, points_frame, resample
+from overflight.patterns.batch import (
+    Batch,
+    from_resampled,
+    resample_batch,
+    short_window_s,
+    to_resampled,
+    windowed_rate_batch,
+)
+from overflight.patterns.fixes import usable_fixes
+from overflight.patterns.loiter import loiters_batch
+from overflight.patterns.orbit import orbits_batch
+from overflight.patterns.racetrack import shapes_batch
+from overflight.patterns.turns import Resampled
 from overflight.schema import EVENT_SCHEMA, conform
 
-__all__ = ["detect_flight", "detect_patterns", "events_to_table", "resample_flights"]
+__all__ = [
+    "Resampled",
+    "detect_batch",
+    "detect_flight",
+    "detect_patterns",
+    "events_to_table",
+    "resample_flights",
+]
 
 
 def detect_flight(r: Resampled) -> list[dict[str, Any]]:
@@ -46,41 +62,61 @@ def detect_flight(r: Resampled) -> list[dict[str, Any]]:
     An orbit that mostly overlaps a racetrack or grid is dropped: the legs
     explain it better.
     """
-    shaped = find_racetracks_and_grids(r)
-    orbits = [
-        o
-        for o in find_orbits(r)
-        if not any(_overlap(o, s) > 0.5 * (o["stop_s"] - o["start_s"]) for s in shaped)
-    ]
-    events = shaped + orbits + find_loiters(r)
-    events.sort(key=lambda e: (e["start_s"], e["kind"]))
-    return events
+    return detect_batch(from_resampled([r])).get(0, [])
+
+
+def detect_batch(b: Batch) -> dict[int, list[dict[str, Any]]]:
+    """Events of every flight of a batch that has any: ``{flight index: events}``.
+
+    Each list is what :func:`detect_flight` returns for that flight.
+    """
+    short = windowed_rate_batch(b, short_window_s(b))
+    shaped: dict[int, list[dict[str, Any]]] = {}
+    for f, e in shapes_batch(b, short=short):
+        shaped.setdefault(f, []).append(e)
+    orbits: dict[int, list[dict[str, Any]]] = {}
+    for f, e in orbits_batch(b, short=short):
+        orbits.setdefault(f, []).append(e)
+    loiters: dict[int, list[dict[str, Any]]] = {}
+    for f, e in loiters_batch(b):
+        loiters.setdefault(f, []).append(e)
+    out: dict[int, list[dict[str, Any]]] = {}
+    for f in sorted(shaped.keys() | orbits.keys() | loiters.keys()):
+        s = shaped.get(f, [])
+        kept = [
+            o
+            for o in orbits.get(f, [])
+            if not any(_overlap(o, x) > 0.5 * (o["stop_s"] - o["start_s"]) for x in s)
+        ]
+        events = s + kept + loiters.get(f, [])
+        events.sort(key=lambda e: (e["start_s"], e["kind"]))
+        if events:
+            out[f] = events
+    return out
 
 
 def _overlap(a: dict[str, Any], b: dict[str, Any]) -> float:
     return max(0.0, float(min(a["stop_s"], b["stop_s"]) - max(a["start_s"], b["start_s"])))
 
 
+def _resample_all(
+    points: pa.Table | pd.DataFrame, step_s: float, max_gap_s: float
+) -> tuple[list[str], list[str], Batch]:
+    fx = usable_fixes(points)
+    kept, b = resample_batch(fx, step_s, max_gap_s)
+    return [fx.flight_id[f] for f in kept], [fx.icao24[f] for f in kept], b
+
+
 def resample_flights(
     points: pa.Table | pd.DataFrame, step_s: float = 10.0, max_gap_s: float = 200.0
 ) -> dict[str, tuple[str, Resampled]]:
-    """Each flight of a points table resampled: ``{flight_id: (icao24, Resampled)}``."""
-    df = points_frame(points)
-    fid = df["flight_id"].to_numpy()
-    ic = df["icao24"].astype(str).to_numpy()
-    t = df["t_s"].to_numpy(np.float64)
-    la = df["latitude"].to_numpy(np.float64)
-    lo = df["longitude"].to_numpy(np.float64)
-    al = pd.to_numeric(df["altitude"], errors="coerce").to_numpy(np.float64)
-    out: dict[str, tuple[str, Resampled]] = {}
-    for a, b in flight_slices(fid):
-        if b - a < 3:
-            continue
-        out[str(fid[a])] = (
-            str(ic[a]),
-            resample(t[a:b], la[a:b], lo[a:b], al[a:b], step_s, max_gap_s),
-        )
-    return out
+    """Each flight of a points table resampled: ``{flight_id: (icao24, Resampled)}``.
+
+    Flights with fewer than three usable fixes are left out.
+    """
+    ids, icaos, b = _resample_all(points, step_s, max_gap_s)
+    pairs = enumerate(zip(ids, icaos, strict=True))
+    return {fid: (ic, to_resampled(b, k)) for k, (fid, ic) in pairs}
 
 
 def events_to_table(rows: list[dict[str, Any]]) -> pa.Table:
@@ -107,7 +143,10 @@ def events_to_table(rows: list[dict[str, Any]]) -> pa.Table:
 
 
 def detect_patterns(
-    points: pa.Table | pd.DataFrame, step_s: float = 10.0, max_gap_s: float = 200.0
+    points: pa.Table | pd.DataFrame,
+    step_s: float = 10.0,
+    max_gap_s: float = 200.0,
+    resampled: dict[str, tuple[str, Resampled]] | None = None,
 ) -> pa.Table:
     """Orbit, racetrack, grid and loiter events of every flight in ``points``.
 
@@ -121,6 +160,9 @@ def detect_patterns(
     max_gap_s
         Gaps longer than this split a flight into segments that no pattern
         spans.
+    resampled
+        ``resample_flights(points, step_s, max_gap_s)`` when the caller
+        already has it: used instead of resampling again.
 
     Returns
     -------
@@ -139,8 +181,14 @@ def detect_patterns(
     >>> sorted(ev["kind"])
     ['loiter', 'orbit']
     """
+    if resampled is None:
+        ids, icaos, b = _resample_all(points, step_s, max_gap_s)
+    else:
+        ids = list(resampled)
+        icaos = [ic for ic, _ in resampled.values()]
+        b = from_resampled([r for _, r in resampled.values()])
     rows: list[dict[str, Any]] = []
-    for fid, (icao, r) in resample_flights(points, step_s, max_gap_s).items():
-        for e in detect_flight(r):
-            rows.append(e | {"flight_id": fid, "icao24": icao})
+    for f, events in detect_batch(b).items():
+        extra = {"flight_id": ids[f], "icao24": icaos[f]}
+        rows.extend(e | extra for e in events)
     return events_to_table(rows)

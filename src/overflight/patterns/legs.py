@@ -18,13 +18,13 @@ from typing import NamedTuple
 import numpy as np
 
 from overflight.geodesy import NM_M, bearing_deg, haversine_m
+from overflight.patterns.batch import Batch, from_resampled, short_window_s, windowed_rate_batch
 from overflight.patterns.turns import (
     FloatArray,
     IntArray,
     Resampled,
     local_xy_nm,
     runs,
-    windowed_rate,
     wrap180,
 )
 
@@ -43,31 +43,28 @@ class Legs(NamedTuple):
     when the next leg is in another segment or there is none)."""
 
 
-def find_legs(
-    r: Resampled,
+def legs_batch(
+    b: Batch,
     straight_rate_deg_s: float = 0.5,
     min_leg_s: float = 40.0,
     min_leg_nm: float = 0.5,
+    short: FloatArray | None = None,
 ) -> Legs:
-    """Straight legs of one resampled flight.
+    """Straight legs of every flight of a batch (batch indices, in order).
 
-    Examples
-    --------
-    >>> from overflight.patterns.turns import resample
-    >>> t = np.arange(0.0, 900.0, 10.0)
-    >>> legs = find_legs(resample(t, np.linspace(0, 0.5, 90), np.zeros(90)))
-    >>> len(legs.start), round(float(legs.course_deg[0]))
-    (1, 0)
+    ``short`` is the short-window turn rate when already computed.  A leg
+    never spans two segments, so never two flights.
     """
-    window = max(30.0, 2.0 * r.cadence_s)
-    rate = windowed_rate(r, window)
+    r = b.r
+    window = short_window_s(b)
+    rate = windowed_rate_batch(b, window) if short is None else short
     moving = r.speed_kt >= 25.0
     s0, s1 = runs((np.abs(rate) < straight_rate_deg_s) & moving, r.seg)
     # the centred window blurs half a window of each turn into the leg ends:
     # give it back, or 1-minute holding legs would shrink below min_leg_s
-    half = round(window / 2.0 / r.step_s)
-    seg_start = np.searchsorted(r.seg, r.seg[s0], side="left")
-    seg_stop = np.searchsorted(r.seg, r.seg[s0], side="right")
+    half = np.round(window / 2.0 / r.step_s).astype(np.int64)[b.flight[s0]]
+    seg_start = b.seg_start[s0]
+    seg_stop = b.seg_stop[s0] + 1
     s0 = np.maximum(s0 - half, seg_start)
     s1 = np.minimum(s1 + half, seg_stop)
     if s0.size > 1:  # never overlap the neighbouring leg
@@ -86,6 +83,25 @@ def find_legs(
         dh = r.heading_deg[s0[1:]] - r.heading_deg[s1[:-1] - 1]
         turn[:-1] = np.where(same, dh, np.nan)
     return Legs(s0, s1, course, length, dur.astype(np.float64), turn)
+
+
+def find_legs(
+    r: Resampled,
+    straight_rate_deg_s: float = 0.5,
+    min_leg_s: float = 40.0,
+    min_leg_nm: float = 0.5,
+) -> Legs:
+    """Straight legs of one resampled flight.
+
+    Examples
+    --------
+    >>> from overflight.patterns.turns import resample
+    >>> t = np.arange(0.0, 900.0, 10.0)
+    >>> legs = find_legs(resample(t, np.linspace(0, 0.5, 90), np.zeros(90)))
+    >>> len(legs.start), round(float(legs.course_deg[0]))
+    (1, 0)
+    """
+    return legs_batch(from_resampled([r]), straight_rate_deg_s, min_leg_s, min_leg_nm)
 
 
 def reversal_chains(

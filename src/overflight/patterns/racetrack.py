@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from overflight.patterns.batch import Batch, from_resampled
 from overflight.patterns.grid import grid_details
-from overflight.patterns.legs import Legs, find_legs, leg_offsets, reversal_chains
+from overflight.patterns.legs import Legs, leg_offsets, legs_batch, reversal_chains
 from overflight.patterns.turns import FloatArray, IntArray, Resampled
 
 
@@ -60,14 +61,31 @@ def find_racetracks_and_grids(
     """
     if r.t_s.size < 3:
         return []
-    legs = find_legs(r)
-    out: list[dict[str, Any]] = []
+    args = (line_tol_nm, min_grid_legs, min_grid_lines, grid_line_tol_nm)
+    return [e for _, e in shapes_batch(from_resampled([r]), *args)]
+
+
+def shapes_batch(
+    b: Batch,
+    line_tol_nm: float = 1.5,
+    min_grid_legs: int = 4,
+    min_grid_lines: int = 3,
+    grid_line_tol_nm: float = 0.15,
+    short: FloatArray | None = None,
+) -> list[tuple[int, dict[str, Any]]]:
+    """``(flight index, event)`` of every racetrack and grid of a batch, in order.
+
+    ``short`` is the short-window turn rate when already computed.
+    """
+    r = b.r
+    legs = legs_batch(b, short=short)
+    out: list[tuple[int, dict[str, Any]]] = []
     for idx in reversal_chains(legs):
         cross, _along, axis = leg_offsets(r, legs, idx)
-        a, b = int(legs.start[idx[0]]), int(legs.stop[idx[-1]])
-        lo, hi = _band(r, a, b)
-        lat, lon = _centre(r, a, b)
-        dur = float(r.t_s[b - 1] - r.t_s[a])
+        a, z = int(legs.start[idx[0]]), int(legs.stop[idx[-1]])
+        lo, hi = _band(r, a, z)
+        lat, lon = _centre(r, a, z)
+        dur = float(r.t_s[z - 1] - r.t_s[a])
         leg_nm = float(np.median(legs.length_nm[idx]))
         leg_s = float(np.median(legs.duration_s[idx]))
         base = {
@@ -78,7 +96,7 @@ def find_racetracks_and_grids(
             "time_on_station_s": round(dur, 1),
             "altitude_min_ft": lo,
             "altitude_max_ft": hi,
-            "speed_kt": round(float(np.median(r.speed_kt[a:b])), 1),
+            "speed_kt": round(float(np.median(r.speed_kt[a:z])), 1),
         }
         if _is_racetrack(legs, idx, cross, line_tol_nm):
             width = abs(float(np.median(cross[0::2]) - np.median(cross[1::2])))
@@ -87,11 +105,11 @@ def find_racetracks_and_grids(
                 "width_nm": round(width, 2),
                 "holding": bool(40.0 <= leg_s <= 120.0 and leg_nm <= 8.0),
             }
-            out.append(_event("racetrack", r, a, b, lat, lon, details))
+            out.append((int(b.flight[a]), _event("racetrack", r, a, z, lat, lon, details)))
             continue
         grid = grid_details(cross, int(idx.size), min_grid_legs, min_grid_lines, grid_line_tol_nm)
         if grid is not None:
-            out.append(_event("grid", r, a, b, lat, lon, base | grid))
+            out.append((int(b.flight[a]), _event("grid", r, a, z, lat, lon, base | grid)))
     return out
 
 
