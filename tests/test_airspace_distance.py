@@ -165,8 +165,12 @@ def test_cell_lists_are_stored_and_reused(
     lon = np.concatenate([rng.uniform(1.5, 2.5, 1000), rng.uniform(-4.6, -4.1, 1000)])
     lat = np.concatenate([rng.uniform(47.5, 48.0, 1000), rng.uniform(48.2, 48.6, 1000)])
     first = SampleIndex(idx.store, rows, chained, cache_file=tmp_path / "cells-FRA.npz")
+    # the cells get a floor only first, then lists: each replaces its slot
+    uniq = np.unique(cell_ids(lon, lat, cells.RES_DEG))
+    cell_lists(first).slots(uniq, np.zeros(uniq.size, bool), floors=True)
     d1 = fast_distance(first, lon, lat, 500_000.0)
     assert (tmp_path / "cells-FRA.npz").is_file()
+    assert cell_lists(first)._keys.size < cell_lists(first).floor_m.size
     again = SampleIndex(idx.store, rows, chained, cache_file=tmp_path / "cells-FRA.npz")
     assert cell_lists(again).floor_m.size == cell_lists(first).floor_m.size
     lists = cell_lists(again)
