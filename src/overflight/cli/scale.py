@@ -123,6 +123,30 @@ def engine_spec(
     )
 
 
+def run_engine(
+    inputs: Sequence[Path],
+    out: Path,
+    options: pipeline.AnalyzeOptions,
+    spec: engine.ContextSpec,
+    how: EngineChoice,
+    collect: engine.DailyCollector | None = None,
+) -> engine.EngineResult:
+    """:func:`overflight.engine.run` as ``how`` says, with progress bars."""
+    with engine.rich_progress() as progress:
+        return engine.run(
+            inputs,
+            out,
+            options,
+            spec,
+            engine=how.name,
+            scheduler=how.scheduler,
+            partitions=how.partitions,
+            on_progress=progress,
+            workers=how.workers,
+            collect=collect,
+        )
+
+
 def analyze_with_engine(
     inputs: Sequence[Path],
     out: Path,
@@ -134,18 +158,7 @@ def analyze_with_engine(
     sign_key: Path | None,
 ) -> engine.EngineResult:
     """One engine run into ``out``, then the report when the points fit one."""
-    with engine.rich_progress() as progress:
-        result = engine.run(
-            inputs,
-            out,
-            options,
-            spec,
-            engine=how.name,
-            scheduler=how.scheduler,
-            partitions=how.partitions,
-            on_progress=progress,
-            workers=how.workers,
-        )
+    result = run_engine(inputs, out, options, spec, how)
     if write_report and result.points <= REPORT_MAX_POINTS:
         context = resolve_context(spec)
         analysis = pipeline.load_analysis(out)
@@ -187,19 +200,7 @@ def trends_with_engine(
     """Daily activity per partition on an engine, summed per day, then weeks and changes."""
     assert spec.focus is not None
     collect = engine.DailyCollector(spec.focus, near_km)
-    with engine.rich_progress() as progress:
-        result = engine.run(
-            inputs,
-            work,
-            options,
-            spec,
-            engine=how.name,
-            scheduler=how.scheduler,
-            partitions=how.partitions,
-            on_progress=progress,
-            workers=how.workers,
-            collect=collect,
-        )
+    result = run_engine(inputs, work, options, spec, how, collect)
     parts = result.extra if result.extra is not None else pa.table({})
     return trends.from_daily(engine.combine_daily(parts))
 
