@@ -105,7 +105,7 @@ def test_live_map_shows_aircraft_and_a_new_alert(
     assert stored[0] in page.locator("#details-title").inner_text()
     page.locator(".leaflet-control-zoom-out").click()
     # both boundary layers: national airspace, then land over it (loaded in the background)
-    _wait(page, "document.querySelector('.leaflet-boundaries-pane path[fill=\"#1d232b\"]')", 30)
+    _wait(page, "document.querySelector('.leaflet-boundaries-pane path[fill=\"#1d232b\"]')", 90)
     page.wait_for_timeout(800)
     keep_screenshot(page, "web_map.png", tmp_path)
     ctx.close()
