@@ -276,6 +276,20 @@ KNOWN_OUTPUTS = (
 )
 
 
+def remove_stale_outputs(out: Path, staging: Path) -> None:
+    """Remove from ``out`` what an earlier run (in memory or on an engine) wrote and
+    the run staged in ``staging`` does not replace: it would sit beside the new
+    manifest looking current."""
+    for name in (*KNOWN_OUTPUTS, "points", "run.json", "extra.parquet"):
+        stale = out / name
+        if (staging / name).exists():
+            continue
+        if stale.is_dir() and is_dataset(stale):
+            shutil.rmtree(stale)
+        elif stale.is_file():
+            stale.unlink()
+
+
 def _write_parquet(table: pa.Table, path: Path) -> Path:
     pq.write_table(table, path, compression="zstd")
     return path
@@ -360,19 +374,7 @@ def analyze(
                 on_step("writing the report")
             params = report_params(context, inputs, options, stats)
             write_report_files(staging, result, context, params, sign_key)
-        for name in KNOWN_OUTPUTS:
-            # a file an earlier run wrote but this one did not would otherwise
-            # sit beside the new manifest looking current
-            stale = out / name
-            if stale.is_file() and not (staging / name).exists():
-                stale.unlink()
-        for name in ("points", "run.json"):
-            # an engine run's outputs (points/ dataset, run summary) are stale too
-            stale = out / name
-            if stale.is_dir() and is_dataset(stale):
-                shutil.rmtree(stale)
-            elif stale.is_file():
-                stale.unlink()
+        remove_stale_outputs(out, staging)
         final = []
         for f in sorted(staging.iterdir()):
             target = out / f.name

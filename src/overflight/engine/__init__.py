@@ -41,7 +41,7 @@ from overflight.engine.results import EngineResult, canonical_sort, gather
 from overflight.engine.tasks import Collector, ContextSpec
 from overflight.engine.trends import DailyCollector, combine_daily
 from overflight.errors import OverflightError
-from overflight.pipeline import KNOWN_OUTPUTS, AnalyzeOptions, Context
+from overflight.pipeline import AnalyzeOptions, Context, remove_stale_outputs
 from overflight.store.dataset import is_dataset, read_dataset, write_dataset
 
 __all__ = [
@@ -73,10 +73,7 @@ def _install(staging: Path, out: Path) -> list[Path]:
     Outputs of an earlier run that this one did not write (an in-memory
     ``points.parquet``, an old report) are removed: they would look current.
     """
-    for name in (*KNOWN_OUTPUTS, "extra.parquet"):
-        stale = out / name
-        if stale.is_file() and not (staging / name).exists():
-            stale.unlink()
+    remove_stale_outputs(out, staging)
     final = []
     for f in sorted(staging.iterdir()):
         if f.name == "spill":
