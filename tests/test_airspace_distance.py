@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from overflight.airspace import Boundaries, cells, load_boundaries
-from overflight.airspace.arcs import arc_distance_m, arc_frames, unit_vectors
+from overflight.airspace.arcs import arc_distance_m, arc_frames, nearest_listed_m, unit_vectors
 from overflight.airspace.boundaries import Layer
 from overflight.airspace.cellgeom import cell_ids
 from overflight.airspace.cells import cell_lists, fast_distance
@@ -232,3 +232,32 @@ def _synthetic_case(seed: int) -> None:
     new = border_distance(b, "zone_entry", "Z", lon, lat, 300_000.0)
     ref = border_distance_reference(b, "zone_entry", "Z", lon, lat, 300_000.0)
     _same(new, ref)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), spread_deg=st.sampled_from([0.001, 0.1, 5.0, 90.0]))
+def test_compiled_list_minimum_equals_numpy_formula(seed: int, spread_deg: float) -> None:
+    """:func:`nearest_listed_m` (compiled) equals the minimum of :func:`arc_distance_m`
+    (numpy) over each point's list, degenerate (zero-length) arcs and caps included."""
+    rng = np.random.default_rng(seed)
+    n_arcs, n_pts = 40, 200
+    lon0, lat0 = rng.uniform(-180, 180), rng.uniform(-80, 80)
+    ax = lon0 + rng.uniform(-spread_deg, spread_deg, n_arcs)
+    ay = np.clip(lat0 + rng.uniform(-spread_deg, spread_deg, n_arcs), -90, 90)
+    bx = np.where(rng.random(n_arcs) < 0.1, ax, ax + rng.uniform(-1, 1, n_arcs))
+    by = np.where(bx == ax, ay, np.clip(ay + rng.uniform(-1, 1, n_arcs), -90, 90))
+    frames = np.moveaxis(arc_frames(unit_vectors(ay, ax), unit_vectors(by, bx)), 0, 1)
+    p = unit_vectors(
+        np.clip(lat0 + rng.uniform(-spread_deg, spread_deg, n_pts), -90, 90),
+        lon0 + rng.uniform(-spread_deg, spread_deg, n_pts),
+    )
+    count = rng.integers(0, 12, n_pts)
+    start = np.cumsum(count) - count
+    arcs = rng.integers(0, n_arcs, int(count.sum()))
+    cap = rng.choice([np.inf, 1e5, 1e3], n_pts)
+    got = nearest_listed_m(p, frames, arcs, start, count, cap)
+    for i in range(n_pts):
+        mine = arcs[start[i] : start[i] + count[i]]
+        d = arc_distance_m(p[i][None], np.moveaxis(frames[mine], 1, 0)) if mine.size else []
+        want = min([cap[i], *np.asarray(d).tolist()])
+        assert got[i] == pytest.approx(want, rel=1e-12, abs=1e-6)

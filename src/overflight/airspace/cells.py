@@ -22,7 +22,8 @@ against the nearest samples of a 3 x 3 lattice of its points; the survivors
 form its list.  Each of its ``SUB x SUB`` sub-cells then tests that list the
 same way against the nearest samples of its centre and corners, and keeps the
 distinct arcs of its survivors: a point is answered by computing its distance
-to those few arcs (in two threads).  A cell is worked out once a call brings
+to those few arcs (a compiled loop,
+:func:`~overflight.airspace.arcs.nearest_listed_m`).  A cell is worked out once a call brings
 :data:`MIN_POINTS` points into it; the k-d tree answers points of the other
 cells, of sub-cells with more than :data:`MAX_ARCS` arcs (on a crowded coast)
 and of cells whose list would be too long.  Cells whose nearest possible
@@ -33,14 +34,12 @@ next to the boundary cache (``cells-*.npz``), so a cell is worked out once.
 from __future__ import annotations
 
 import itertools
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
 
 from overflight.airspace import cache
-from overflight.airspace.arcs import unit_vectors
+from overflight.airspace.arcs import nearest_listed_m, unit_vectors
 from overflight.airspace.cellgeom import caps, cell_ids, corner, lattice, undominated
 from overflight.airspace.grid import BoolArray, FloatArray, IntArray, sorted_unique
 from overflight.airspace.nearest import MARGIN_M, SampleIndex
@@ -52,7 +51,7 @@ NCOL, NROW = 2880, 1440
 #: Longest cell list kept; a cell with a longer one uses the k-d tree.
 MAX_LIST = 1024
 #: Most arcs per sub-cell; a sub-cell with more uses the k-d tree.
-MAX_ARCS = 32
+MAX_ARCS = 256
 #: Cells surely farther than this from every arc get no list (any cap up to it answers them).
 SKIP_BEYOND_M = 500_000.0
 #: Points of one call in a cell before its list is worked out (working out a cell
@@ -60,14 +59,11 @@ SKIP_BEYOND_M = 500_000.0
 MIN_POINTS = 64
 #: Largest ball of samples examined for one cell.
 MAX_BALL = 40_000
-_WIDTHS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, MAX_ARCS)
 _BUILD_CHUNK = 128
 _PAIR_BUDGET = 1 << 21
-_THREADS = min(2, os.cpu_count() or 1)
-_POINT_CHUNK = 1 << 14
 _MU = MARGIN_M / EARTH_RADIUS_M
 #: Names the cell lists stored next to the boundary cache; change it with the method.
-CACHE_TAG = "cells-v3"
+CACHE_TAG = "cells-v4"
 #: ``base`` of a cell whose floor alone is known (its list was never worked out).
 LIGHT = -2
 
@@ -320,29 +316,14 @@ def fast_distance(
     kd = np.flatnonzero(todo & (count == 0))
     if kd.size:
         out[kd] = np.minimum(index.distance(p[kd], float(cap[kd].max())), cap[kd])
-    tasks = []
-    lo = 0
-    for width in _WIDTHS:
-        rows = np.flatnonzero((count > lo) & (count <= width))
-        lo = width
-        tasks += [(width, rows[a : a + _POINT_CHUNK]) for a in range(0, rows.size, _POINT_CHUNK)]
-
-    def run(task: tuple[int, IntArray]) -> None:
-        width, sel = task
-        take = start[sel, None] + np.minimum(np.arange(width), count[sel, None] - 1)
-        d = index.store.distances(p[sel, None, :], lists.arcs[take])
-        out[sel] = np.minimum(d.min(axis=1), cap[sel])
-
-    # fill the frames of every arc used before the threads share them
-    used = sorted_unique(sub[count > 0])
-    ranges = np.repeat(lists.start[used], np.diff(lists.start)[used])
-    n_used = np.diff(lists.start)[used]
-    within = np.arange(ranges.size) - np.repeat(np.cumsum(n_used) - n_used, n_used)
-    index.store.frames(lists.arcs[ranges + within])
-    if len(tasks) > 1 and _THREADS > 1 and count.size > 4 * _POINT_CHUNK:
-        with ThreadPoolExecutor(_THREADS) as pool:
-            list(pool.map(run, tasks))
-    else:
-        for task in tasks:
-            run(task)
+    listed = np.flatnonzero(count > 0)
+    if listed.size:
+        # fill the frames of every arc used, then walk each point's list once
+        used = sorted_unique(sub[listed])
+        n_used = np.diff(lists.start)[used]
+        within = np.arange(n_used.sum()) - np.repeat(np.cumsum(n_used) - n_used, n_used)
+        index.store.fill(lists.arcs[np.repeat(lists.start[used], n_used) + within])
+        out[listed] = nearest_listed_m(
+            p[listed], index.store.all_frames, lists.arcs, start[listed], count[listed], cap[listed]
+        )
     return out

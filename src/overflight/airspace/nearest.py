@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
-from overflight.airspace.arcs import arc_distance_m, arc_frames, unit_vectors
+from overflight.airspace.arcs import arc_distance_m, arc_frames, nearest_listed_m, unit_vectors
 from overflight.airspace.grid import BoolArray, FloatArray, IntArray, sorted_unique
 from overflight.geodesy import EARTH_RADIUS_M
 
@@ -60,6 +60,11 @@ class ArcStore:
 
     def frames(self, rows: IntArray) -> FloatArray:
         """Frames of arcs ``rows``, shape (m, 5, 3)."""
+        self.fill(rows)
+        return self._frames[rows]
+
+    def fill(self, rows: IntArray) -> None:
+        """Work out the frames of arcs ``rows`` that are not yet (see :attr:`all_frames`)."""
         need = rows[~self._done[rows]]
         if need.size:
             need = sorted_unique(need)
@@ -67,7 +72,11 @@ class ArcStore:
             b = unit_vectors(self.by[need], self.bx[need])
             self._frames[need] = np.moveaxis(arc_frames(a, b), 0, 1)
             self._done[need] = True
-        return self._frames[rows]
+
+    @property
+    def all_frames(self) -> FloatArray:
+        """Every arc's frame row, shape (n, 5, 3); only rows filled by :meth:`frames` are set."""
+        return self._frames
 
     def distances(self, p: FloatArray, rows: IntArray) -> FloatArray:
         """Distance (m) from points ``p`` (..., 3) to arcs ``rows`` (broadcast together)."""
@@ -234,38 +243,30 @@ class SampleIndex:
     def nearest(self, p: FloatArray, idx: IntArray) -> FloatArray:
         """Minimum distance (m) per row over the arcs touching samples ``idx`` (n, k);
         indices ``>= size`` (none found) are ignored."""
-        n, k = idx.shape
         ok = idx < self.size
-        arcs = self.touch[np.where(ok, idx, 0)].reshape(n, 2 * k)
-        arcs[~np.repeat(ok, 2, axis=1)] = -1
-        return self._row_min(p, arcs)
+        arcs = self.touch[np.where(ok, idx, 0)]  # (n, k, 2)
+        arcs[~ok] = -1
+        return self._list_min(p, arcs.reshape(idx.shape[0], -1))
 
     def pairs(self, p: FloatArray, counts: IntArray, samples: IntArray) -> FloatArray:
         """Minimum distance (m) per point over the arcs touching its ``counts[i]``
         samples (listed point after point in ``samples``)."""
-        pt = np.repeat(np.arange(p.shape[0]), counts)
-        out = np.full(p.shape[0], np.inf)
-        arcs = self.touch[samples]
-        order = np.lexsort((arcs[:, 1], arcs[:, 0], pt))
-        pt, arcs = pt[order], arcs[order]
-        for c in (0, 1):
-            keep = arcs[:, c] >= 0
-            keep[1:] &= (arcs[1:, c] != arcs[:-1, c]) | (pt[1:] != pt[:-1])
-            sel = np.flatnonzero(keep)
-            if sel.size:
-                d = self.store.distances(p[pt[sel]], arcs[sel, c])
-                np.minimum.at(out, pt[sel], d)
-        return out
-
-    def _row_min(self, p: FloatArray, arcs: IntArray) -> FloatArray:
-        """Minimum distance (m) per row over the distinct arcs of ``arcs`` (n, w; -1 = none)."""
-        arcs.sort(axis=1)
+        arcs = self.touch[samples].ravel()  # point after point, two arcs per sample
+        pt = np.repeat(np.arange(p.shape[0]), 2 * counts)
         keep = arcs >= 0
-        keep[:, 1:] &= arcs[:, 1:] != arcs[:, :-1]
-        row, col = np.nonzero(keep)
-        out = np.full(arcs.shape[0], np.inf)
-        if row.size:
-            d = self.store.distances(p[row], arcs[row, col])
-            first = np.flatnonzero(np.diff(row, prepend=-1))
-            out[row[first]] = np.minimum.reduceat(d, first)
-        return out
+        per_point = np.bincount(pt[keep], minlength=p.shape[0])
+        return self._lists_min(p, arcs[keep], per_point)
+
+    def _list_min(self, p: FloatArray, arcs: IntArray) -> FloatArray:
+        """Minimum distance (m) per row over the arcs of ``arcs`` (n, w; -1 = none)."""
+        keep = arcs >= 0
+        return self._lists_min(p, arcs[keep], keep.sum(axis=1))
+
+    def _lists_min(self, p: FloatArray, arcs: IntArray, count: IntArray) -> FloatArray:
+        """Minimum distance (m) from ``p[i]`` to its ``count[i]`` arcs (given point
+        after point in ``arcs``); inf for a point without arcs."""
+        if arcs.size:
+            self.store.fill(arcs)
+        start = np.cumsum(count) - count
+        inf = np.full(p.shape[0], np.inf)
+        return nearest_listed_m(p, self.store.all_frames, arcs, start, count, inf)
