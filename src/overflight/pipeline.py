@@ -200,19 +200,7 @@ def process(messages: pa.Table, context: Context, on_step: StepCallback | None =
     reach = None
     if context.boundaries is not None:
         step("deciding airspace for every point")
-        points = airspace.classify_points(points, context.boundaries)
-        airspace_events = airspace.airspace_events(
-            points,
-            context.boundaries,
-            focus=context.focus,
-            near_km=context.near_km,
-            flights=flights,
-            reuse_point_distances=True,
-        )
-        if context.authorisations is not None:
-            airspace_events = airspace.apply_authorisations(
-                airspace_events, flights, context.authorisations
-            )
+        points, airspace_events = place(points, flights, context)
         if context.focus:
             step(f"observation reach into {context.focus}")
             reach = airspace.observation_reach(
@@ -220,6 +208,32 @@ def process(messages: pa.Table, context: Context, on_step: StepCallback | None =
             )
     events = _concat_events(airspace_events, pattern_events)
     return Analysis(points, flights, events, reach)
+
+
+def place(
+    points: pa.Table, flights: pa.Table, context: Context, distance: bool = True
+) -> tuple[pa.Table, pa.Table]:
+    """The airspace stage: each point's country, zone (and, with ``distance``, its
+    boundary distance), then the entries and approaches, with authorisations.
+
+    Needs ``context.boundaries``.  The live watcher calls this without
+    ``distance`` on every tick; :func:`process` calls it with.
+    """
+    b = context.boundaries
+    if b is None:
+        raise ValueError("place needs a context with boundaries")
+    points = airspace.classify_points(points, b, distance=distance)
+    events = airspace.airspace_events(
+        points,
+        b,
+        focus=context.focus,
+        near_km=context.near_km,
+        flights=flights,
+        reuse_point_distances=distance,
+    )
+    if context.authorisations is not None:
+        events = airspace.apply_authorisations(events, flights, context.authorisations)
+    return points, events
 
 
 def load_analysis(folder: str | Path) -> Analysis:

@@ -13,12 +13,9 @@ The live path runs the same stage functions as ``overflight analyze``
     loiters.
 
 Pattern detection, mission classification and the observation reach cost
-far more than a tick allows (``process`` runs them all; about 0.2 s for one
-flight), so the tick adapter calls the other stage functions of ``process``
-itself, in the same order and with the same arguments: clean, identify and,
-with boundaries, ``classify_points``, ``airspace_events`` and
-``apply_authorisations``.  (When ``process`` gains a way to skip stages,
-the adapter becomes that one call.)
+far more than a tick allows, so the tick adapter runs clean, identify (with a
+per-aircraft cache) and, with boundaries, :func:`overflight.pipeline.place`:
+the airspace stage of ``process`` itself.
 """
 
 from __future__ import annotations
@@ -30,7 +27,7 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from overflight import airspace, clean, identify, patterns, pipeline
+from overflight import clean, identify, patterns, pipeline
 from overflight.schema import EVENT_SCHEMA
 
 #: A function from a message table to the analysis of those messages.
@@ -66,13 +63,7 @@ class TailAnalyser:
         flights = self._identify(flights, points)
         events = EVENT_SCHEMA.empty_table()
         if ctx is not None and ctx.boundaries is not None:
-            # the airspace steps of pipeline.process, in the same order
-            points = airspace.classify_points(points, ctx.boundaries, distance=self.distance)
-            events = airspace.airspace_events(
-                points, ctx.boundaries, focus=ctx.focus, near_km=ctx.near_km, flights=flights
-            )
-            if ctx.authorisations is not None:
-                events = airspace.apply_authorisations(events, flights, ctx.authorisations)
+            points, events = pipeline.place(points, flights, ctx, distance=self.distance)
         return pipeline.Analysis(points, flights, events)
 
     def _identify(self, flights: pa.Table, points: pa.Table) -> pa.Table:
