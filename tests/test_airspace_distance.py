@@ -261,3 +261,34 @@ def test_compiled_list_minimum_equals_numpy_formula(seed: int, spread_deg: float
         d = arc_distance_m(p[i][None], np.moveaxis(frames[mine], 1, 0)) if mine.size else []
         want = min([cap[i], *np.asarray(d).tolist()])
         assert got[i] == pytest.approx(want, rel=1e-12, abs=1e-6)
+
+
+def test_sparse_cells_get_lists_over_several_calls(boundaries: Boundaries) -> None:
+    """A cell crossed by a few points per call is worked out once MIN_POINTS have
+    come in all (a month streamed in partitions); answers are the same before and after."""
+    idx = border_index(boundaries)
+    rows = np.searchsorted(idx._union, idx.borders.of("FRA"))
+    eids = idx._union[rows]
+    e = boundaries.index.edges
+    chained = np.zeros(rows.size, bool)
+    chained[:-1] = (e.ax[eids[1:]] == e.bx[eids[:-1]]) & (e.ay[eids[1:]] == e.by[eids[:-1]])
+    index = SampleIndex(idx.store, rows, chained)  # no cache file: starts empty
+    rng = np.random.default_rng(5)
+    per_call = 10
+    calls = -(-cells.MIN_POINTS // per_call)
+    lon = rng.uniform(2.01, 2.11, (calls, per_call))  # one 0.125-degree cell near Paris
+    lat = rng.uniform(48.76, 48.86, (calls, per_call))
+    cell = np.unique(cell_ids(lon.ravel(), lat.ravel(), cells.RES_DEG))
+    assert cell.size == 1
+    got = []
+    for i in range(calls):
+        assert cell_lists(index)._find(cell)[0] < 0  # not yet: the k-d tree answers
+        got.append(fast_distance(index, lon[i], lat[i], 500_000.0))
+    lists = cell_lists(index)
+    assert lists.base[lists._find(cell)[0]] >= 0  # worked out on the call that made MIN_POINTS
+    again = fast_distance(index, lon.ravel(), lat.ravel(), 500_000.0)
+    np.testing.assert_array_equal(np.concatenate(got), again)
+    ref = border_distance_reference(
+        boundaries, "airspace_entry", "FRA", lon.ravel(), lat.ravel(), 500_000.0
+    )
+    _same(again, ref)

@@ -23,10 +23,11 @@ form its list.  Each of its ``SUB x SUB`` sub-cells then tests that list the
 same way against the nearest samples of its centre and corners, and keeps the
 distinct arcs of its survivors: a point is answered by computing its distance
 to those few arcs (a compiled loop,
-:func:`~overflight.airspace.arcs.nearest_listed_m`).  A cell is worked out once a call brings
-:data:`MIN_POINTS` points into it; the k-d tree answers points of the other
-cells, of sub-cells with more than :data:`MAX_ARCS` arcs (on a crowded coast)
-and of cells whose list would be too long.  Cells whose nearest possible
+:func:`~overflight.airspace.arcs.nearest_listed_m`).  A cell is worked out
+once :data:`MIN_POINTS` points have come into it (over the calls of a
+process); the k-d tree answers points of the other cells, of sub-cells with
+more than :data:`MAX_ARCS` arcs (on a crowded coast) and of cells whose list
+would be too long.  Cells whose nearest possible
 distance exceeds the cap get the cap.  Lists are kept on the index and stored
 next to the boundary cache (``cells-*.npz``), so a cell is worked out once.
 """
@@ -85,6 +86,9 @@ class CellLists:
         self.start = np.zeros(1, np.int64)
         self.arcs = np.zeros(0, np.int64)
         self.added = 0  # cells built since the last save
+        # points met so far in cells without a list (this process only)
+        self._met_keys = np.zeros(0, np.int64)
+        self._met = np.zeros(0, np.int64)
         self._load()
 
     def _load(self) -> None:
@@ -150,6 +154,31 @@ class CellLists:
         for lo in range(0, floor_only.size, 8 * _BUILD_CHUNK):
             self._add(floor_only[lo : lo + 8 * _BUILD_CHUNK], full=False)
         return self._find(cells) if todo.size or floor_only.size else slot
+
+    def wanted(self, cells: IntArray, counts: IntArray) -> BoolArray:
+        """Which of ``cells`` (sorted, distinct; ``counts`` points in each now) have
+        brought :data:`MIN_POINTS` points in all over this process's calls, so that
+        their lists are worth working out.  The others' points are remembered: a
+        cell crossed by a few points per call gets its list in the end."""
+        met = np.zeros(cells.size, np.int64)
+        old_keys, old = self._met_keys, self._met
+        if old_keys.size:
+            pos = np.minimum(np.searchsorted(old_keys, cells), old_keys.size - 1)
+            hit = old_keys[pos] == cells
+            met[hit] = old[pos[hit]]
+            gone = np.zeros(old_keys.size, bool)
+            gone[pos[hit]] = True
+            old_keys, old = old_keys[~gone], old[~gone]
+        total = met + counts
+        want = total >= MIN_POINTS
+        slot = self._find(cells)
+        listed = slot >= 0
+        listed[listed] = self.base[slot[listed]] != LIGHT
+        keep = ~want & ~listed
+        keys = np.concatenate([old_keys, cells[keep]])
+        order = np.argsort(keys, kind="stable")
+        self._met_keys, self._met = keys[order], np.concatenate([old, total[keep]])[order]
+        return want
 
     def _find(self, cells: IntArray) -> IntArray:
         if self._keys.size == 0:
@@ -298,7 +327,7 @@ def fast_distance(
     where = np.searchsorted(uniq, cells)
     lists = cell_lists(index)
     # lists are worked out for cells with enough points (else the k-d tree is cheaper)
-    slot = lists.slots(uniq, np.bincount(where, minlength=uniq.size) >= MIN_POINTS)[where]
+    slot = lists.slots(uniq, lists.wanted(uniq, np.bincount(where, minlength=uniq.size)))[where]
     lists.save()
     known = np.flatnonzero(slot >= 0)
     floor = np.zeros(lon.size)

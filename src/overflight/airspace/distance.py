@@ -40,7 +40,6 @@ from overflight.airspace.boundaries import Boundaries
 from overflight.airspace.cellgeom import cell_ids
 from overflight.airspace.cells import (
     CACHE_TAG,
-    MIN_POINTS,
     NCOL,
     RES_DEG,
     cell_lists,
@@ -173,7 +172,7 @@ def _outside(idx: BorderIndex, x: FloatArray, y: FloatArray, cap: float) -> Floa
     cells = cell_ids(xs, ys, RES_DEG)
     uniq = sorted_unique(cells)
     where = np.searchsorted(uniq, cells)
-    enough = np.bincount(where, minlength=uniq.size) >= MIN_POINTS
+    met = np.bincount(where, minlength=uniq.size)
     cell, codes = idx.near(uniq, cap)
     code_of = np.array(codes, dtype=np.str_)
     floor = np.full(cell.size, np.inf)
@@ -184,7 +183,8 @@ def _outside(idx: BorderIndex, x: FloatArray, y: FloatArray, cap: float) -> Floa
             continue
         m = np.flatnonzero(code_of == code)
         lists = cell_lists(index)
-        slots = lists.slots(uniq[cell[m]], enough[cell[m]], floors=True)  # before floor_m
+        want = lists.wanted(uniq[cell[m]], met[cell[m]])
+        slots = lists.slots(uniq[cell[m]], want, floors=True)  # before floor_m
         floor[m] = lists.floor_m[slots]
         todo.append((float(np.median(floor[m])), code, index))
     for _, code, index in sorted(todo, key=lambda t: (t[0], t[1])):
