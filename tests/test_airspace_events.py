@@ -2,12 +2,17 @@
 
 Expected stays are derived here from shapely's ``contains_xy`` on the
 boundary polygons, fix by fix; expected distances from pyproj projections.
+Crossing fractions are checked against a plain bisection that asks shapely at
+every midpoint, on segments built from the real boundary edges to be awkward
+(through vertices, along edges, from a point on the boundary, tiny, long,
+across the antimeridian).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +24,8 @@ import pytest
 import shapely
 
 from overflight.airspace import Boundaries, airspace_events, load_boundaries
+from overflight.airspace.crossing import BISECT_STEPS, bisect_reference, crossing_fractions
+from overflight.airspace.keys import Keys
 from overflight.errors import BoundaryError
 
 
@@ -240,3 +247,151 @@ def test_depths_from_point_distances_equal_measured(
     reused = airspace_events(points, boundaries, reuse_point_distances=True)
     assert measured.num_rows > 0 and pc.max(measured.column("max_depth_m")).as_py() > 0
     assert reused.equals(measured)
+
+
+def shapely_inside(b: Boundaries, keys: Keys) -> Callable[..., np.ndarray]:
+    """``inside(lon, lat, key)`` by shapely's ``contains_xy`` on each key's polygons."""
+
+    def owns(i: int, kind: str, name: str) -> bool:
+        if kind == "airspace_entry":
+            return bool(b.item_kind[i] < 2 and name in b.item_codes[i])
+        return bool(b.item_kind[i] == 2 and b.item_names[i] == name)
+
+    polygons = {
+        k: [i for i in range(b.item_geoms.size) if owns(i, kind, name)]
+        for k, (kind, name) in enumerate(keys.keys)
+    }
+
+    def inside(lon: np.ndarray, lat: np.ndarray, key: np.ndarray) -> np.ndarray:
+        out = np.zeros(lon.size, bool)
+        for k in np.unique(key).tolist():
+            sel = np.flatnonzero(key == k)
+            for i in polygons[k]:
+                out[sel] |= shapely.contains_xy(b.item_geoms[i], lon[sel], lat[sel])
+        return out
+
+    return inside
+
+
+def bisect_with(inside: Callable[..., np.ndarray], x0, y0, x1, y1, key) -> np.ndarray:
+    """Plain bisection (the original algorithm): every midpoint asked."""
+    dlon = (x1 - x0 + 180.0) % 360.0 - 180.0
+    lo, hi = np.zeros(x0.size), np.ones(x0.size)
+    for _ in range(BISECT_STEPS):
+        mid = 0.5 * (lo + hi)
+        ins = inside((x0 + mid * dlon + 180.0) % 360.0 - 180.0, y0 + mid * (y1 - y0), key)
+        hi, lo = np.where(ins, mid, hi), np.where(ins, lo, mid)
+    return hi
+
+
+def _awkward(
+    b: Boundaries, code: str, rng: np.random.Generator, n: int, east_deg: float
+) -> list[np.ndarray]:
+    """Candidate segments (x0, y0, x1, y1) around ``n`` random border edges of ``code``
+    (edges with a longitude beyond +/-``east_deg``)."""
+    e = b.index.edges
+    items = [i for i, c in enumerate(b.item_codes) if code in c and b.item_kind[i] < 2]
+    eids = np.flatnonzero(np.isin(e.item, items) & (np.abs(np.asarray(e.ax)) >= east_deg))
+    pick = rng.choice(eids, n)
+    ax, ay, bx, by = (np.asarray(v)[pick] for v in (e.ax, e.ay, e.bx, e.by))
+    ex, ey = bx - ax, by - ay
+    nx, ny = -ey, ex
+    mx, my = ax + 0.5 * ex, ay + 0.5 * ey
+    out = []
+    for scale in (3.0, 1e-2, 1e-5, 1e-9, 1e-12):  # through a vertex, long to tiny
+        dx, dy = rng.normal(size=(2, n)) * scale
+        out.append(np.array([ax - dx, ay - dy, ax + dx, ay + dy]))
+    for side in (1.0, -1.0):  # from a point on the boundary, across it
+        out.append(np.array([mx, my, mx + side * 0.3 * nx, my + side * 0.3 * ny]))
+    for off in (1e-12, -1e-12, 0.0):  # along the edge, just off it or on its line
+        x, y = ax - 0.5 * ex + off * nx, ay - 0.5 * ey + off * ny
+        out.append(np.array([x, y, x + 2.0 * ex + 1e-3 * nx, y + 2.0 * ey + 1e-3 * ny]))
+    return out
+
+
+def _crossings(
+    b: Boundaries, keys: Keys, code: str, n: int, seed: int, east_deg: float = 0.0
+) -> list[np.ndarray]:
+    """Awkward segments of ``code`` from its outside to its inside (by shapely)."""
+    inside = shapely_inside(b, keys)
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = np.concatenate(_awkward(b, code, rng, n, east_deg), axis=1)
+    x0, x1 = (x0 + 180.0) % 360.0 - 180.0, (x1 + 180.0) % 360.0 - 180.0
+    y0, y1 = np.clip(y0, -89.9, 89.9), np.clip(y1, -89.9, 89.9)
+    key = np.full(x0.size, keys.index[("airspace_entry", code)])
+    in0, in1 = inside(x0, y0, key), inside(x1, y1, key)
+    keep = in0 != in1
+    swap = in0[keep]  # start outside
+    x0, y0, x1, y1 = (v[keep] for v in (x0, y0, x1, y1))
+    return [
+        np.where(swap, x1, x0),
+        np.where(swap, y1, y0),
+        np.where(swap, x0, x1),
+        np.where(swap, y0, y1),
+        key[keep],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "n", "east_deg"),
+    [("CHE", 400, 0.0), ("FRA", 400, 0.0), ("FJI", 200, 179.9), ("RUS", 200, 179.9)],
+)
+def test_crossings_equal_a_shapely_bisection_on_awkward_segments(
+    boundaries: Boundaries, code: str, n: int, east_deg: float
+) -> None:
+    keys = Keys(boundaries, None)
+    x0, y0, x1, y1, key = _crossings(boundaries, keys, code, n, len(code) + n, east_deg)
+    assert x0.size > n // 2  # many candidates cross
+    got = crossing_fractions(boundaries.index, keys.items(), keys.inside, x0, y0, x1, y1, key)
+    expected = bisect_with(shapely_inside(boundaries, keys), x0, y0, x1, y1, key)
+    np.testing.assert_array_equal(got, expected)
+    if east_deg:  # segments across the antimeridian (bisected plainly) were met
+        assert (np.abs(x1 - x0) > 180.0).any()
+
+
+def test_crossings_counts_midpoints_and_handles_none(boundaries: Boundaries) -> None:
+    keys = Keys(boundaries, None)
+    x0, y0, x1, y1, key = _crossings(boundaries, keys, "CHE", 200, seed=7)
+    asked = []
+
+    def counting(lon: np.ndarray, lat: np.ndarray, k: np.ndarray) -> np.ndarray:
+        asked.append(lon.size)
+        return keys.inside(lon, lat, k)
+
+    got = crossing_fractions(boundaries.index, keys.items(), counting, x0, y0, x1, y1, key)
+    assert np.array_equal(got, bisect_reference(keys.inside, x0, y0, x1, y1, key))
+    assert len(asked) <= BISECT_STEPS + 2
+    empty = np.zeros(0)
+    none = crossing_fractions(boundaries.index, keys.items(), keys.inside, *[empty] * 4, key[:0])
+    assert none.size == 0
+
+
+def test_zone_crossings_equal_a_shapely_bisection(tmp_path: Path) -> None:
+    ring = shapely.Polygon([(8.0, 45.5), (9.0, 45.5), (8.5, 46.4), (8.0, 46.5)])
+    for name, geom, props in (
+        ("z", ring, {"name": "TEST AREA"}),
+        ("m", shapely.box(5.9, 45.8, 10.5, 47.8), {"A3": "CHE"}),
+    ):
+        shape = json.loads(shapely.to_geojson(geom))
+        feature = {"type": "Feature", "properties": props, "geometry": shape}
+        (tmp_path / f"{name}.geojson").write_text(
+            json.dumps({"type": "FeatureCollection", "features": [feature]})
+        )
+    b = load_boundaries(
+        tmp_path / "m.geojson", land=False, zones=tmp_path / "z.geojson", cache_dir=False
+    )
+    keys = Keys(b, None)
+    rng = np.random.default_rng(3)
+    corners = np.asarray(ring.exterior.coords)
+    side = rng.integers(0, 4, 4000)
+    base = corners[side] + rng.uniform(0, 1, (4000, 1)) * (corners[side + 1] - corners[side])
+    x0, y0 = (base + rng.normal(size=(4000, 2)) * 10.0 ** rng.uniform(-12, -1, (4000, 1))).T
+    x1, y1 = (base + rng.normal(size=(4000, 2)) * 10.0 ** rng.uniform(-12, -1, (4000, 1))).T
+    key = np.full(x0.size, keys.index[("zone_entry", "TEST AREA")])
+    inside = shapely_inside(b, keys)
+    in0, in1 = inside(x0, y0, key), inside(x1, y1, key)
+    ok = ~in0 & in1
+    args = (x0[ok], y0[ok], x1[ok], y1[ok], key[ok])
+    assert ok.sum() > 500
+    got = crossing_fractions(b.index, keys.items(), keys.inside, *args)
+    np.testing.assert_array_equal(got, bisect_with(inside, *args))

@@ -25,13 +25,14 @@ details            JSON with the above plus interpolation flags, claimants, ...
 
 Only valid fixes count: a rejected (spoofed) position never creates or
 extends a stay.  The crossing is found by bisection along the segment between
-the two fixes with the exact point classifier (to 1e-9 of the segment).
+the two fixes with the exact point classifier (to 1e-9 of the segment; see
+:mod:`overflight.airspace.crossing`, which runs it for all crossings at once);
+the details are encoded by :mod:`overflight.airspace.details`.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -40,11 +41,13 @@ import pyarrow.compute as pc
 
 from overflight.airspace.boundaries import Boundaries
 from overflight.airspace.classify import coordinates
+from overflight.airspace.crossing import crossing_fractions, wrap_lon
+from overflight.airspace.details import KINDS, Rows, event_table
 from overflight.airspace.distance import DEFAULT_MAX_DISTANCE_M, border_distance
 from overflight.airspace.grid import BoolArray, FloatArray, IntArray
+from overflight.airspace.keys import Keys
 from overflight.schema import EVENT_FIELDS, EVENT_SCHEMA
 
-#: Columns the airspace stage adds to the event table (to be declared in schema.py).
 #: Event columns only airspace entries fill (declared in :mod:`overflight.schema`).
 AIRSPACE_EVENT_FIELDS: tuple[pa.Field, ...] = tuple(
     f
@@ -52,78 +55,48 @@ AIRSPACE_EVENT_FIELDS: tuple[pa.Field, ...] = tuple(
     if f.name in {"exit_latitude", "exit_longitude", "max_depth_m", "over_land", "authorization"}
 )
 AIRSPACE_EVENT_SCHEMA = EVENT_SCHEMA
-_BISECT_STEPS = 30
 
 
-class _Keys:
-    """What a stay is in: ("airspace_entry", ISO3) or ("zone_entry", zone name)."""
+@dataclass(frozen=True)
+class _Fixes:
+    """Valid fixes sorted by (flight, time); ``rows`` are their rows in the points table."""
 
-    def __init__(self, b: Boundaries, focus: str | None) -> None:
-        self.b = b
-        codes = [focus] if focus else b.country_codes
-        zone_names = sorted({b.item_names[i] for i in np.flatnonzero(b.item_kind == 2)})
-        self.keys = [("airspace_entry", c) for c in codes] + [("zone_entry", z) for z in zone_names]
-        self.index = {k: i for i, k in enumerate(self.keys)}
-        self._member = np.zeros((0, len(self.keys)), bool)
-        self._land = np.zeros((0, len(self.keys)), bool)
+    rows: IntArray
+    flight: IntArray  # index in ``names``
+    names: pa.Array  # the distinct flight ids
+    lon: FloatArray
+    lat: FloatArray
+    ts: IntArray
+    rank: IntArray  # position in the flight
+    nvalid: IntArray  # fixes of the flight
 
-    def matrices(self) -> tuple[BoolArray, BoolArray]:
-        """(class x key membership, class x key over land)."""
-        info = self.b.info()
-        n = len(info.country)
-        if self._member.shape[0] != n:
-            member = np.zeros((n, len(self.keys)), bool)
-            land = np.zeros((n, len(self.keys)), bool)
-            for c in range(n):
-                for code in info.countries[c]:
-                    k = self.index.get(("airspace_entry", code))
-                    if k is not None:
-                        member[c, k] = True
-                        land[c, k] = code in info.land_countries[c]
-                for z in info.zones[c]:
-                    member[c, self.index[("zone_entry", z)]] = True
-            self._member, self._land = member, land
-        return self._member, self._land
-
-    def inside(self, lon: FloatArray, lat: FloatArray, key: IntArray) -> BoolArray:
-        ids = self.b.classify(lon, lat)
-        member, _ = self.matrices()
-        return (ids >= 0) & member[np.maximum(ids, 0), key]
+    @classmethod
+    def of(cls, points: pa.Table) -> _Fixes:
+        """The valid fixes (finite position, a flight id) of ``points``."""
+        lon, lat = coordinates(points)
+        codes, names = _flight_codes(points.column("flight_id").combine_chunks())
+        ts = points.column("timestamp").cast(pa.int64()).to_numpy(zero_copy_only=False)
+        ok = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat) & (codes >= 0))
+        c, t = codes[ok], ts[ok]
+        if not np.all((c[1:] > c[:-1]) | ((c[1:] == c[:-1]) & (t[1:] >= t[:-1]))):
+            ok = ok[np.lexsort((t, c))]  # else already in (flight, time) order
+        flight = codes[ok].astype(np.int64)
+        first = np.flatnonzero(np.diff(flight, prepend=-1))
+        count = np.diff(np.append(first, flight.size))
+        rank = np.arange(flight.size) - np.repeat(first, count)
+        return cls(ok, flight, names, lon[ok], lat[ok], ts[ok], rank, np.repeat(count, count))
 
 
-def _wrap(lon: FloatArray) -> FloatArray:
-    return np.asarray((lon + 180.0) % 360.0 - 180.0, dtype=np.float64)
-
-
-def _crossing(
-    keys: _Keys,
-    lon0: FloatArray,
-    lat0: FloatArray,
-    lon1: FloatArray,
-    lat1: FloatArray,
-    key: IntArray,
-) -> FloatArray:
-    """Fraction t along 0 -> 1 (0 outside, 1 inside) where the key's boundary is crossed."""
-    dlon = _wrap(lon1 - lon0)
-    lo, hi = np.zeros(lon0.size), np.ones(lon0.size)
-    for _ in range(_BISECT_STEPS):
-        mid = 0.5 * (lo + hi)
-        ins = keys.inside(_wrap(lon0 + mid * dlon), lat0 + mid * (lat1 - lat0), key)
-        hi = np.where(ins, mid, hi)
-        lo = np.where(ins, lo, mid)
-    return hi
-
-
-def _sorted_valid(points: pa.Table) -> tuple[IntArray, IntArray]:
-    """Row numbers of valid fixes sorted by (flight, time), and their flight codes."""
-    lon, lat = coordinates(points)
-    fid = pc.dictionary_encode(points.column("flight_id").combine_chunks())
-    codes = fid.indices.to_numpy(zero_copy_only=False)
-    codes = np.where(pc.is_valid(fid.indices).to_numpy(zero_copy_only=False), codes, -1)
-    ts = points.column("timestamp").cast(pa.int64()).to_numpy(zero_copy_only=False)
-    ok = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat) & (codes >= 0))
-    order = ok[np.lexsort((ts[ok], codes[ok]))]
-    return order, codes[order].astype(np.int64)
+def _flight_codes(fid: pa.Array) -> tuple[IntArray, pa.Array]:
+    """Index of each row's flight id in the distinct ids in order of appearance (-1 for null)."""
+    plain = pa.types.is_string(fid.type) or pa.types.is_large_string(fid.type)
+    if plain and fid.null_count == 0 and not pc.any(pc.less(fid[1:], fid[:-1])).as_py():
+        new = np.ones(len(fid), bool)  # sorted: the runs are the flights (dictionary_encode's)
+        new[1:] = pc.not_equal(fid[1:], fid[:-1]).to_numpy(zero_copy_only=False)
+        return np.cumsum(new) - 1, fid.filter(pa.array(new))
+    enc = pc.dictionary_encode(fid)
+    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
+    return codes.astype(np.int64), enc.dictionary
 
 
 def _runs(flight: IntArray, key: IntArray, rank: IntArray) -> tuple[IntArray, IntArray]:
@@ -134,6 +107,21 @@ def _runs(flight: IntArray, key: IntArray, rank: IntArray) -> tuple[IntArray, In
     brk[1:] = (flight[1:] != flight[:-1]) | (key[1:] != key[:-1]) | (rank[1:] != rank[:-1] + 1)
     first = np.flatnonzero(brk)
     return first, np.append(first[1:], flight.size) - 1
+
+
+def _pairs(member: BoolArray, ids: npt.NDArray[np.int32], fx: _Fixes) -> tuple[IntArray, IntArray]:
+    """(fix, key) of every fix inside every key, sorted by flight, key and time."""
+    cls_of_pair, ki = np.nonzero(member)  # CSR of keys per class, class-major
+    start = np.searchsorted(cls_of_pair, np.arange(member.shape[0]))
+    count = np.where(ids >= 0, np.bincount(cls_of_pair, minlength=member.shape[0])[ids], 0)
+    pi = np.repeat(np.arange(ids.size), count)
+    ki = ki[
+        np.repeat(start[np.maximum(ids, 0)] - (np.cumsum(count) - count), count)
+        + np.arange(pi.size)
+    ]
+    # pi ascends, so a stable sort by (flight, key) keeps each run in time order
+    order = np.argsort(fx.flight[pi] * member.shape[1] + ki, kind="stable")
+    return pi[order], ki[order]
 
 
 def airspace_events(
@@ -180,61 +168,25 @@ def airspace_events(
         :data:`AIRSPACE_EVENT_SCHEMA`, sorted by flight and start.
     """
     focus = focus.upper() if focus else None
-    keys = _Keys(boundaries, focus)
-    rows, fixes = _sorted_valid(points)
-    lon_all, lat_all = coordinates(points)
-    lon, lat = lon_all[rows], lat_all[rows]
-    ts = points.column("timestamp").cast(pa.int64()).to_numpy(zero_copy_only=False)[rows]
-    first_of_flight = np.flatnonzero(np.diff(fixes, prepend=-1))
-    n_of_flight = np.diff(np.append(first_of_flight, fixes.size))
-    rank = np.arange(fixes.size) - np.repeat(first_of_flight, n_of_flight)
-    nvalid = np.repeat(n_of_flight, n_of_flight)
-
-    ids = boundaries.classify(lon, lat)
+    keys = Keys(boundaries, focus)
+    fx = _Fixes.of(points)
+    ids = boundaries.classify(fx.lon, fx.lat)
     member, land = keys.matrices()
-    cls_of_pair, ki = np.nonzero(member)  # CSR of keys per class, class-major
-    start = np.searchsorted(cls_of_pair, np.arange(member.shape[0]))
-    count = np.where(ids >= 0, np.bincount(cls_of_pair, minlength=member.shape[0])[ids], 0)
-    pi = np.repeat(np.arange(ids.size), count)
-    ki = ki[
-        np.repeat(start[np.maximum(ids, 0)] - (np.cumsum(count) - count), count)
-        + np.arange(pi.size)
-    ]
-    order = np.lexsort((rank[pi], ki, fixes[pi]))
-    pi, ki = pi[order], ki[order]
-    r0, r1 = _runs(fixes[pi], ki, rank[pi])
-    key = ki[r0]
-    on_land = land[ids[pi], ki]
+    pi, ki = _pairs(member, ids, fx)
+    r0, r1 = _runs(fx.flight[pi], ki, fx.rank[pi])
     known = None
     if reuse_point_distances and "boundary_distance_m" in points.column_names:
         col = points.column("boundary_distance_m")
-        dist = pc.fill_null(col, np.nan).to_numpy(zero_copy_only=False)[rows]
-        single = np.array([c[0] if len(c) == 1 else "" for c in boundaries.info().countries])
-        code = np.where(ids >= 0, single[np.maximum(ids, 0)], "")
-        known = (code, np.asarray(dist, np.float64))
-    stays = _stays(
-        keys,
-        boundaries,
-        lon,
-        lat,
-        ts,
-        rank,
-        nvalid,
-        pi,
-        ki,
-        r0,
-        r1,
-        key,
-        on_land,
-        max_distance_m,
-        known,
-    )
+        dist = pc.fill_null(col, np.nan).to_numpy(zero_copy_only=False)[fx.rows]
+        single = np.where(ids >= 0, keys.single()[np.maximum(ids, 0)], -1)
+        known = (single, np.asarray(dist, np.float64))
+    depth = _depths(keys, fx, pi, ki, r0, known, max_distance_m)
+    rows = _stays(keys, fx, pi, ki, r0, r1, depth, land[ids[pi], ki])
     if focus is not None:
         k = keys.index.get(("airspace_entry", focus), -1)
-        entered = set(fixes[pi[r0][key == k]].tolist())
-        stays += _approaches(
-            boundaries, focus, lon, lat, ts, fixes, entered, near_km, max_distance_m
-        )
+        entered = np.unique(fx.flight[pi[r0][ki[r0] == k]])
+        near = _approaches(boundaries, focus, fx, entered, near_km, max_distance_m)
+        rows = {c: np.concatenate([rows[c], near[c]]) for c in rows}
     owners = {
         n: (c[0] if c else None)
         for n, c, kd in zip(
@@ -242,192 +194,163 @@ def airspace_events(
         )
         if kd == 2
     }
-    return _table(points, rows, stays, flights, foreign_only, owners)
+    fix = rows.pop("fix")
+    rows["row"], rows["flight"] = fx.rows[fix], fx.flight[fix]
+    return event_table(
+        rows, points, fx.names, flights, foreign_only=foreign_only, zone_owner=owners
+    )
+
+
+def _depths(
+    keys: Keys,
+    fx: _Fixes,
+    pi: IntArray,
+    ki: IntArray,
+    r0: IntArray,
+    known: tuple[IntArray, FloatArray] | None,
+    max_distance_m: float,
+) -> FloatArray:
+    """Deepest fix of each run (NaN when none is measured).
+
+    ``known``: per fix, the key of the one country it is in (else -1) and its
+    distance to that country's border, used instead of measuring.
+    """
+    d = np.full(pi.size, np.nan)
+    todo = np.ones(pi.size, bool)
+    if known is not None:
+        ok = (known[0][pi] == ki) & np.isfinite(known[1][pi])
+        d[ok] = np.minimum(np.abs(known[1][pi[ok]]), max_distance_m)
+        todo = ~ok
+    sel = np.flatnonzero(todo)
+    sel = sel[np.argsort(ki[sel], kind="stable")]
+    bounds = np.flatnonzero(np.diff(ki[sel], prepend=-1, append=-1))
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        kind, name = keys.keys[int(ki[sel[a]])]
+        f = pi[sel[a:b]]
+        d[sel[a:b]] = border_distance(keys.b, kind, name, fx.lon[f], fx.lat[f], max_distance_m)
+    return np.fmax.reduceat(d, r0) if r0.size else np.zeros(0)
+
+
+def _any_in_run(values: BoolArray, r0: IntArray) -> BoolArray:
+    return np.logical_or.reduceat(values, r0) if r0.size else np.zeros(0, bool)
 
 
 def _stays(
-    keys: _Keys,
-    b: Boundaries,
-    lon: FloatArray,
-    lat: FloatArray,
-    ts: IntArray,
-    rank: IntArray,
-    nvalid: IntArray,
+    keys: Keys,
+    fx: _Fixes,
     pi: IntArray,
     ki: IntArray,
     r0: IntArray,
     r1: IntArray,
-    key: IntArray,
+    depth: FloatArray,
     land_of_pair: BoolArray,
-    max_distance_m: float,
-    known: tuple[npt.NDArray[np.str_], FloatArray] | None = None,
-) -> list[dict[str, Any]]:
-    """Rows of the stays: runs ``r0[i]..r1[i]`` of (fix ``pi``, key ``ki``) pairs.
-
-    ``known``: per fix, the code of the one country it is in (else "") and its
-    distance to that country's border, used for depths instead of measuring.
-    """
-    p0, p1 = pi[r0], pi[r1]
-    has_prev = rank[p0] > 0
-    has_next = rank[p1] < nvalid[p1] - 1
-    t_in = np.ones(p0.size)
-    t_out = np.zeros(p0.size)
+) -> Rows:
+    """Rows of the stays: runs ``r0[i]..r1[i]`` of (fix ``pi``, key ``ki``) pairs."""
+    lon, lat, ts = fx.lon, fx.lat, fx.ts
+    p0, p1, key = pi[r0], pi[r1], ki[r0]
+    has_prev = fx.rank[p0] > 0
+    has_next = fx.rank[p1] < fx.nvalid[p1] - 1
     a, c = p0[has_prev], p1[has_next]
-    if a.size:
-        t_in[has_prev] = _crossing(keys, lon[a - 1], lat[a - 1], lon[a], lat[a], key[has_prev])
-    if c.size:
-        t_out[has_next] = 1.0 - _crossing(
-            keys, lon[c + 1], lat[c + 1], lon[c], lat[c], key[has_next]
-        )
+    outer = np.concatenate([a - 1, c + 1])  # the fix outside, then the fix inside
+    inner = np.concatenate([a, c])
+    t = crossing_fractions(
+        keys.b.index,
+        keys.items(),
+        keys.inside,
+        lon[outer],
+        lat[outer],
+        lon[inner],
+        lat[inner],
+        np.concatenate([key[has_prev], key[has_next]]),
+    )
+    t_in, t_out = np.ones(p0.size), np.zeros(p0.size)
+    t_in[has_prev] = t[: a.size]
+    t_out[has_next] = 1.0 - t[a.size :]
     prev, nxt = np.where(has_prev, p0 - 1, p0), np.where(has_next, p1 + 1, p1)
 
     def interp(
         i: IntArray, j: IntArray, t: FloatArray
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        x = _wrap(lon[i] + t * _wrap(lon[j] - lon[i]))
+        x = wrap_lon(lon[i] + t * wrap_lon(lon[j] - lon[i]))
         y = lat[i] + t * (lat[j] - lat[i])
         return x, y, ts[i] + t * (ts[j] - ts[i]).astype(np.float64)
 
     in_x, in_y, in_t = interp(prev, p0, t_in)
     out_x, out_y, out_t = interp(p1, nxt, t_out)
-    depth = np.full(p0.size, np.nan)
-    run_of_pair = np.repeat(np.arange(r0.size), r1 - r0 + 1)
-    for k in np.unique(key).tolist():
-        sel = np.flatnonzero(key[run_of_pair] == k)
-        kind, name = keys.keys[k]
-        fix = pi[sel]
-        d = np.full(sel.size, np.nan)
-        todo = np.ones(sel.size, bool)
-        if known is not None and kind == "airspace_entry":
-            ok = (known[0][fix] == name) & np.isfinite(known[1][fix])
-            d[ok] = np.minimum(np.abs(known[1][fix[ok]]), max_distance_m)
-            todo = ~ok
-        if todo.any():
-            f = fix[todo]
-            d[todo] = border_distance(b, kind, name, lon[f], lat[f], max_distance_m)
-        np.fmax.at(depth, run_of_pair[sel], d)
-    over_land = np.zeros(p0.size, bool)
-    np.logical_or.at(over_land, run_of_pair, land_of_pair)
-    out = []
-    for r in range(p0.size):
-        kind, name = keys.keys[int(key[r])]
-        out.append(
-            {
-                "fix": int(p0[r]),
-                "kind": kind,
-                "name": name,
-                "start": round(float(in_t[r])),
-                "stop": round(float(out_t[r])),
-                "latitude": float(in_y[r]),
-                "longitude": float(in_x[r]),
-                "exit_latitude": float(out_y[r]),
-                "exit_longitude": float(out_x[r]),
-                "max_depth_m": None if np.isnan(depth[r]) else round(float(depth[r]), 1),
-                "over_land": bool(over_land[r]),
-                "zone": ("land" if over_land[r] else "territorial_sea")
-                if kind != "zone_entry"
-                else None,
-                "entry_interpolated": bool(has_prev[r]),
-                "exit_interpolated": bool(has_next[r]),
-                "entry_gap_s": (float(ts[p0[r]] - ts[prev[r]]) / 1e9) if has_prev[r] else None,
-                "exit_gap_s": (float(ts[nxt[r]] - ts[p1[r]]) / 1e9) if has_next[r] else None,
-                "n_fixes": int(r1[r] - r0[r] + 1),
-            }
-        )
-    return out
+    kind = np.array([KINDS.index(k) for k, _ in keys.keys], np.int64)[key]
+    names = np.array([n for _, n in keys.keys], dtype=object)[key]
+    return {
+        "fix": p0,
+        "kind": kind,
+        "name": names,
+        "start": np.rint(in_t).astype(np.int64),
+        "stop": np.rint(out_t).astype(np.int64),
+        "latitude": in_y,
+        "longitude": in_x,
+        "exit_latitude": out_y,
+        "exit_longitude": out_x,
+        "max_depth_m": _round1(depth),
+        "over_land": _any_in_run(land_of_pair, r0),
+        "entry_interpolated": has_prev,
+        "exit_interpolated": has_next,
+        "entry_gap_s": np.where(has_prev, (ts[p0] - ts[prev]).astype(np.float64) / 1e9, np.nan),
+        "exit_gap_s": np.where(has_next, (ts[nxt] - ts[p1]).astype(np.float64) / 1e9, np.nan),
+        "n_fixes": r1 - r0 + 1,
+        "closest_time": np.full(p0.size, None, dtype=object),
+    }
+
+
+def _round1(x: FloatArray) -> FloatArray:
+    """Python's ``round(v, 1)`` of each value (correctly rounded, unlike ``np.round``)."""
+    return np.array([round(v, 1) for v in x.tolist()], np.float64)
 
 
 def _approaches(
     b: Boundaries,
     focus: str,
-    lon: FloatArray,
-    lat: FloatArray,
-    ts: IntArray,
-    fixes: IntArray,
-    entered: set[int],
+    fx: _Fixes,
+    entered: IntArray,
     near_km: float,
     max_distance_m: float,
-) -> list[dict[str, Any]]:
+) -> Rows:
     """Flights that never entered ``focus`` but came within ``near_km`` of it."""
-    cand = np.flatnonzero(~np.isin(fixes, list(entered)))
+    cand = np.flatnonzero(~np.isin(fx.flight, entered))
     if cand.size == 0 or focus not in b.country_codes:
-        return []
+        cand = cand[:0]
     cap = min(near_km * 1000.0 * 1.01 + 1.0, max_distance_m)  # farther fixes do not matter
-    d = border_distance(b, "airspace_entry", focus, lon[cand], lat[cand], cap)
-    near = cand[d <= near_km * 1000.0]
-    dist = np.full(lon.size, np.inf)
-    dist[cand] = d
-    out = []
-    for f in np.unique(fixes[near]).tolist():
-        sel = near[fixes[near] == f]
-        best = sel[np.argmin(dist[sel])]
-        out.append(
-            {
-                "fix": int(sel[0]),
-                "kind": "airspace_approach",
-                "name": focus,
-                "start": int(ts[sel[0]]),
-                "stop": int(ts[sel[-1]]),
-                "latitude": float(lat[best]),
-                "longitude": float(lon[best]),
-                "exit_latitude": None,
-                "exit_longitude": None,
-                "max_depth_m": round(-float(dist[best]), 1),
-                "over_land": False,
-                "closest_time": str(np.datetime64(int(ts[best]), "ns")) + "Z",
-                "n_fixes": int(sel.size),
-            }
-        )
-    return out
-
-
-def _registry(flights: pa.Table | None) -> dict[str, str]:
-    if flights is None or "registry_country" not in flights.column_names:
-        return {}
-    ids = flights.column("flight_id").to_pylist()
-    reg = flights.column("registry_country").to_pylist()
-    return {f: str(r).upper() for f, r in zip(ids, reg, strict=True) if f is not None and r}
-
-
-def _table(
-    points: pa.Table,
-    rows: IntArray,
-    stays: list[dict[str, Any]],
-    flights: pa.Table | None,
-    foreign_only: bool,
-    zone_owner: dict[str, str | None],
-) -> pa.Table:
-    registry = _registry(flights)
-    fid = points.column("flight_id").take(pa.array(rows)).to_pylist()
-    icao = points.column("icao24").take(pa.array(rows)).to_pylist()
-    callsign: list[Any] = (
-        points.column("callsign").take(pa.array(rows)).to_pylist()
-        if "callsign" in points.column_names
-        else [None] * rows.size
+    d = (
+        border_distance(b, "airspace_entry", focus, fx.lon[cand], fx.lat[cand], cap)
+        if cand.size
+        else np.zeros(0)
     )
-    out: dict[str, list[Any]] = {f.name: [] for f in AIRSPACE_EVENT_SCHEMA}
-    for s in sorted(stays, key=lambda s: (str(fid[s["fix"]]), s["start"])):
-        flight = fid[s["fix"]]
-        country = s["name"] if s["kind"] != "zone_entry" else zone_owner.get(s["name"])
-        reg = registry.get(flight)
-        foreign = None if reg is None or country is None else reg != country
-        if foreign_only and foreign is False:
-            continue
-        details = {k: v for k, v in s.items() if k not in ("fix", "kind", "start", "stop")}
-        details.update(callsign=callsign[s["fix"]], registry_country=reg, foreign=foreign)
-        out["flight_id"].append(flight)
-        out["icao24"].append(icao[s["fix"]])
-        out["kind"].append(s["kind"])
-        out["start"].append(s["start"])
-        out["stop"].append(s["stop"])
-        out["latitude"].append(s["latitude"])
-        out["longitude"].append(s["longitude"])
-        out["duration_s"].append((s["stop"] - s["start"]) / 1e9)
-        out["country"].append(country)
-        out["details"].append(json.dumps(details, sort_keys=True))
-        for name in ("exit_latitude", "exit_longitude", "max_depth_m", "over_land"):
-            out[name].append(s[name])
-        out["authorization"].append(None)
-    return pa.table(
-        out, schema=pa.schema([pa.field(f.name, f.type) for f in AIRSPACE_EVENT_SCHEMA])
-    )
+    keep = d <= near_km * 1000.0
+    near, d = cand[keep], d[keep]
+    first = np.flatnonzero(np.diff(fx.flight[near], prepend=-1))
+    last = np.append(first[1:], near.size)[: first.size] - 1
+    group = np.repeat(np.arange(first.size), last - first + 1)
+    low = np.minimum.reduceat(d, first) if first.size else d
+    at_min = np.flatnonzero(d == low[group])  # the first closest fix of each flight:
+    pos = at_min[np.flatnonzero(np.diff(group[at_min], prepend=-1))]
+    best = near[pos]
+    n = first.size
+    return {
+        "fix": near[first],
+        "kind": np.full(n, KINDS.index("airspace_approach"), np.int64),
+        "name": np.full(n, focus, dtype=object),
+        "start": fx.ts[near[first]],
+        "stop": fx.ts[near[last]],
+        "latitude": fx.lat[best],
+        "longitude": fx.lon[best],
+        "exit_latitude": np.full(n, np.nan),
+        "exit_longitude": np.full(n, np.nan),
+        "max_depth_m": _round1(-d[pos]),
+        "over_land": np.zeros(n, bool),
+        "entry_interpolated": np.zeros(n, bool),
+        "exit_interpolated": np.zeros(n, bool),
+        "entry_gap_s": np.full(n, np.nan),
+        "exit_gap_s": np.full(n, np.nan),
+        "n_fixes": last - first + 1,
+        "closest_time": np.array(
+            [str(np.datetime64(v, "ns")) + "Z" for v in fx.ts[best].tolist()], dtype=object
+        ),
+    }
