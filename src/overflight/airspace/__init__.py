@@ -16,7 +16,10 @@ Modules: :mod:`~overflight.airspace.sources` (reading files),
 :mod:`~overflight.airspace.cache`, :mod:`~overflight.airspace.boundaries`,
 :mod:`~overflight.airspace.grid` and :mod:`~overflight.airspace.index` (exact
 grid classifier), :mod:`~overflight.airspace.classify`,
-:mod:`~overflight.airspace.distance`, :mod:`~overflight.airspace.events`,
+:mod:`~overflight.airspace.distance` (with :mod:`~overflight.airspace.nearest`,
+:mod:`~overflight.airspace.cells` and :mod:`~overflight.airspace.arcs`),
+:mod:`~overflight.airspace.events` (with :mod:`~overflight.airspace.keys`,
+:mod:`~overflight.airspace.crossing` and :mod:`~overflight.airspace.details`),
 :mod:`~overflight.airspace.authorise`, :mod:`~overflight.airspace.reach`,
 :mod:`~overflight.airspace.info` (provenance and map features for the report).
 """
