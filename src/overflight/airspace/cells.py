@@ -43,7 +43,7 @@ from overflight.airspace import cache
 from overflight.airspace.arcs import nearest_listed_m, unit_vectors
 from overflight.airspace.cellgeom import caps, cell_ids, corner, lattice, undominated
 from overflight.airspace.grid import BoolArray, FloatArray, IntArray, sorted_unique
-from overflight.airspace.nearest import MARGIN_M, SampleIndex
+from overflight.airspace.nearest import MARGIN_M, SampleIndex, tree_workers
 from overflight.geodesy import EARTH_RADIUS_M
 
 RES_DEG = 0.125
@@ -222,7 +222,7 @@ class CellLists:
         from the centre to the nearest sample."""
         idx = self.index
         c, r = caps(cells, RES_DEG)
-        d_c, _ = idx.tree.query(c, k=1, workers=-1)
+        d_c, _ = idx.tree.query(c, k=1, workers=tree_workers(cells.size))
         d_c = 2.0 * np.arcsin(np.minimum(d_c / 2.0, 1.0))
         floor = idx.bound(2.0 * np.sin(np.maximum(d_c - r, 0.0) / 2.0)) * EARTH_RADIUS_M
         return floor, c, r, d_c
@@ -236,7 +236,9 @@ class CellLists:
         if todo.size == 0:
             return floor, np.zeros(0, np.int64), np.zeros(0, np.int64)
         radius = idx.reach(d_c[todo] + r[todo] + _MU) + 2.0 * np.sin(r[todo] / 2.0)
-        balls = idx.tree.query_ball_point(c[todo], radius, workers=-1, return_sorted=False)
+        balls = idx.tree.query_ball_point(
+            c[todo], radius, workers=tree_workers(todo.size), return_sorted=False
+        )
         counts = np.array([len(x) if len(x) <= MAX_BALL else 0 for x in balls], np.int64)
         flat = np.fromiter(
             itertools.chain.from_iterable(x for x in balls if len(x) <= MAX_BALL),
@@ -244,7 +246,8 @@ class CellLists:
             int(counts.sum()),
         )
         cell_of = np.repeat(todo, counts)
-        _, dom = idx.tree.query(lattice(cells, RES_DEG).reshape(-1, 3), k=1, workers=-1)
+        probes = lattice(cells, RES_DEG).reshape(-1, 3)
+        _, dom = idx.tree.query(probes, k=1, workers=tree_workers(probes.shape[0]))
         alive = undominated(idx, c, r, dom.reshape(cells.size, -1), cell_of, flat)
         cell_of, flat = cell_of[alive], flat[alive]
         kept = np.bincount(cell_of, minlength=cells.size)
@@ -273,7 +276,8 @@ class CellLists:
         gx = np.concatenate([nx.ravel(), mx.ravel()])
         gy = np.concatenate([ny.ravel(), my.ravel()])
         probes = unit_vectors(y0[:, None] + gy[None, :], x0[:, None] + gx[None, :])
-        _, near = idx.tree.query(probes.reshape(-1, 3), k=1, workers=-1)
+        flat = probes.reshape(-1, 3)
+        _, near = idx.tree.query(flat, k=1, workers=tree_workers(flat.shape[0]))
         near = near.reshape(cells.size, -1)
         corners = [(row + dy) * (SUB + 1) + col + dx for dy in (0, 1) for dx in (0, 1)]
         pick = np.stack([(SUB + 1) ** 2 + local, *corners], axis=1)  # (nsub, 5)

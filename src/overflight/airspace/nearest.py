@@ -43,6 +43,14 @@ MARGIN_M = 1.0
 FIRST_K = 4
 SECOND_K = 24
 _CHUNK = 1 << 16
+#: Queries of fewer points than this run in the calling thread (starting the
+#: tree's worker threads costs more than they save).
+THREADED_MIN = 1 << 14
+
+
+def tree_workers(n: int) -> int:
+    """``workers`` for a k-d tree query of ``n`` points: all cores for big ones."""
+    return -1 if n >= THREADED_MIN else 1
 
 
 class ArcStore:
@@ -192,14 +200,14 @@ class SampleIndex:
         """Whether there is no arc at all."""
         return self.rows.size == 0
 
-    def distance(self, p: FloatArray, cap_m: float, workers: int = -1) -> FloatArray:
+    def distance(self, p: FloatArray, cap_m: float) -> FloatArray:
         """Distance (m) from unit vectors ``p`` (n, 3) to the nearest arc, at most ``cap_m``."""
         out = np.full(p.shape[0], float(cap_m))
         if self.empty or p.shape[0] == 0 or cap_m <= 0:
             return out
         self._build()
         for lo in range(0, p.shape[0], _CHUNK):
-            out[lo : lo + _CHUNK] = self._distance(p[lo : lo + _CHUNK], float(cap_m), workers)
+            out[lo : lo + _CHUNK] = self._distance(p[lo : lo + _CHUNK], float(cap_m))
         return out
 
     def reach(self, angle: FloatArray) -> FloatArray:
@@ -215,7 +223,7 @@ class SampleIndex:
         half = (chord**2 / 4.0 - np.sin(self.h / 2) ** 2) / np.cos(self.h)
         return np.asarray(2.0 * np.arcsin(np.sqrt(np.clip(half, 0.0, 1.0))))
 
-    def _distance(self, p: FloatArray, cap_m: float, workers: int) -> FloatArray:
+    def _distance(self, p: FloatArray, cap_m: float) -> FloatArray:
         cap = cap_m / EARTH_RADIUS_M
         margin = MARGIN_M / EARTH_RADIUS_M
         reach = float(self.reach(np.array(cap)))
@@ -223,7 +231,9 @@ class SampleIndex:
         todo = np.arange(p.shape[0])
         for k in (FIRST_K, SECOND_K):
             k = min(k, self.size)
-            dist, idx = self.tree.query(p[todo], k=k, distance_upper_bound=reach, workers=workers)
+            dist, idx = self.tree.query(
+                p[todo], k=k, distance_upper_bound=reach, workers=tree_workers(todo.size)
+            )
             dist, idx = dist.reshape(todo.size, k), idx.reshape(todo.size, k)
             best[todo] = np.minimum(best[todo], self.nearest(p[todo], idx))
             target = np.minimum(best[todo] / EARTH_RADIUS_M + margin, cap)
@@ -233,7 +243,9 @@ class SampleIndex:
                 break
         if todo.size:
             target = np.minimum(best[todo] / EARTH_RADIUS_M + margin, cap)
-            found = self.tree.query_ball_point(p[todo], self.reach(target), workers=workers)
+            found = self.tree.query_ball_point(
+                p[todo], self.reach(target), workers=tree_workers(todo.size)
+            )
             counts = np.array([len(f) for f in found], np.int64)
             flat = np.fromiter((i for f in found for i in f), np.int64, int(counts.sum()))
             best[todo] = np.minimum(best[todo], self.pairs(p[todo], counts, flat))
