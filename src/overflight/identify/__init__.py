@@ -12,7 +12,11 @@ Modules: :mod:`~overflight.identify.allocation` (address to State),
 :mod:`~overflight.identify.db_readers` (aircraft databases),
 :mod:`~overflight.identify.isr` (ISR types, operator classes, plane-alert
 hints), :mod:`~overflight.identify.squawk` (Mode A code labels),
-:mod:`~overflight.identify.envelope` (drone-like envelope).
+:mod:`~overflight.identify.envelope` and
+:mod:`~overflight.identify.envelope_stats` (drone-like envelope, its compiled
+per-flight pass), :mod:`~overflight.identify.flight_squawks` (labels per
+flight), :mod:`~overflight.identify.flightcodes` (flight numbering shared by
+both, and by the pattern stage).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import pyarrow.compute as pc
 from overflight.identify.allocation import registry_country, registry_lookup
 from overflight.identify.databases import DB_SCHEMA, load_aircraft_db, lookup_aircraft
 from overflight.identify.envelope import EnvelopeThresholds, flight_envelope
+from overflight.identify.flight_squawks import flight_squawks
+from overflight.identify.flightcodes import flight_codes
 from overflight.identify.isr import (
     ISR_ROLES,
     alert_role,
@@ -79,31 +85,6 @@ def _text(*parts: pa.Array | str) -> pa.Array:
 def _opt(*parts: pa.Array | str) -> pa.Array:
     """Like :func:`_text`, but an empty string where a part is null."""
     return pc.coalesce(_text(*parts), pa.scalar(""))
-
-
-def _flight_squawks(points: pa.Table, flight_ids: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """Per flight: the distinct squawk labels seen (a list, empty when none) and a
-    text ``"squawk 4401 us_law_enforcement, ..."`` (null when none)."""
-    n = len(flight_ids)
-    empty = (pa.array([[]] * n, pa.list_(pa.string())), pa.nulls(n, pa.string()))
-    if "squawk" not in points.column_names or "flight_id" not in points.column_names:
-        return empty
-    labels = squawk_label(points["squawk"])
-    tbl = pa.table(
-        {"flight_id": _str(points["flight_id"]), "label": labels, "code": _str(points["squawk"])}
-    ).filter(pc.is_valid(labels))
-    if tbl.num_rows == 0:
-        return empty
-    per = tbl.group_by(["flight_id", "label"], use_threads=False).aggregate([("code", "min")])
-    per = per.append_column("item", _text(per["code_min"], " ", per["label"]))
-    flat = per.group_by("flight_id", use_threads=False).aggregate(
-        [("item", "list"), ("label", "list")]
-    )
-    idx = pc.index_in(flight_ids, flat["flight_id"])
-    lists = flat["label_list"].take(idx).combine_chunks()
-    lists = pc.fill_null(lists, pa.scalar([], lists.type))
-    text = _text("squawk ", _str(pc.binary_join(flat["item_list"], ", ").take(idx)))
-    return lists, text
 
 
 def _has_label(lists: pa.Array, labels: frozenset[str]) -> np.ndarray:  # type: ignore[type-arg]
@@ -201,8 +182,9 @@ def identify_flights(
     )
 
     if points is not None and points.num_rows:
-        label_lists, squawk_text = _flight_squawks(points, flight_ids)
-        env = flight_envelope(points, thresholds)
+        codes = flight_codes(points)
+        label_lists, squawk_text = flight_squawks(points, flight_ids, codes)
+        env = flight_envelope(points, thresholds, codes)
         env_rows = env.take(pc.index_in(flight_ids, env["flight_id"]))
     else:
         label_lists = pa.array([[]] * n, pa.list_(pa.string()))

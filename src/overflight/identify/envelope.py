@@ -50,13 +50,15 @@ at ``max_gap_s``, so irregular sampling does not bias the fractions.  Where
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from overflight.identify.envelope_stats import group_stats, is_sorted
+from overflight.identify.flightcodes import FlightCodes, flight_codes
 
 #: Columns of the table :func:`flight_envelope` returns.
 ENVELOPE_SCHEMA = pa.schema(
@@ -95,6 +97,7 @@ class EnvelopeThresholds:
 
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 def _float(points: pa.Table, name: str) -> FloatArray:
@@ -104,36 +107,48 @@ def _float(points: pa.Table, name: str) -> FloatArray:
     return np.asarray(pc.fill_null(col, np.nan).to_numpy(), dtype=np.float64)
 
 
-def _columns(points: pa.Table) -> tuple[pa.Array, dict[str, Any]]:
-    """Flight dictionary and the sorted numeric columns of the usable points."""
-    n = points.num_rows
-    enc = pc.dictionary_encode(points["flight_id"].cast(pa.string())).combine_chunks()
-    codes = pc.fill_null(enc.indices, -1).to_numpy().astype(np.int64)
+def _seconds(points: pa.Table) -> FloatArray:
+    """Timestamps as float seconds (NaN where null)."""
     tcol = points["timestamp"]
     per_s = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[getattr(tcol.type, "unit", "ns")]
     ts_int = pc.cast(tcol, pa.int64()).combine_chunks()
-    ts = np.where(
-        ts_int.is_null().to_numpy(zero_copy_only=False),
-        np.nan,
-        pc.fill_null(ts_int, 0).to_numpy().astype(np.float64) / per_s,
-    )
-    valid = np.ones(n, dtype=bool)
+    ts = ts_int.to_numpy(zero_copy_only=False).astype(np.float64) / per_s
+    if ts_int.null_count:
+        ts[ts_int.is_null().to_numpy(zero_copy_only=False)] = np.nan
+    return np.asarray(ts, dtype=np.float64)
+
+
+def _rows(points: pa.Table, fc: FlightCodes, ts: FloatArray) -> IntArray:
+    """Usable points (a flight, a finite time, valid), sorted by flight then time."""
+    keep = (fc.code >= 0) & np.isfinite(ts)
     if "valid" in points.column_names:
-        valid = np.asarray(pc.fill_null(points["valid"], False).to_numpy(), dtype=bool)
-    keep = valid & (codes >= 0) & np.isfinite(ts)
-    cols = {
-        "code": codes,
-        "t": ts,
-        "alt": _float(points, "altitude"),
-        "gs": _float(points, "groundspeed"),
-        "vr": _float(points, "vertical_rate"),
-    }
-    order = np.flatnonzero(keep)
-    order = order[np.lexsort((ts[order], codes[order]))]
-    return enc.dictionary, {k: v[order] for k, v in cols.items()}
+        keep &= np.asarray(pc.fill_null(points["valid"], False).to_numpy(), dtype=bool)
+    rows = np.flatnonzero(keep)
+    if not is_sorted(rows, fc.code, ts):
+        rows = rows[np.lexsort((ts[rows], fc.code[rows]))]
+    return rows
 
 
-def flight_envelope(points: pa.Table, thresholds: EnvelopeThresholds | None = None) -> pa.Table:
+def _limits(th: EnvelopeThresholds) -> FloatArray:
+    return np.array(
+        [
+            th.max_gap_s,
+            th.level_fpm,
+            *th.male_speed_kt,
+            *th.male_altitude_ft,
+            *th.tactical_speed_kt,
+            *th.tactical_altitude_ft,
+            th.hale_min_altitude_ft,
+        ],
+        dtype=np.float64,
+    )
+
+
+def flight_envelope(
+    points: pa.Table,
+    thresholds: EnvelopeThresholds | None = None,
+    codes: FlightCodes | None = None,
+) -> pa.Table:
     """Per flight, the numbers of the drone-like envelope test and its verdict.
 
     Parameters
@@ -144,79 +159,51 @@ def flight_envelope(points: pa.Table, thresholds: EnvelopeThresholds | None = No
         ``valid`` (rows where it is False are ignored).
     thresholds
         :class:`EnvelopeThresholds`; the defaults are documented above.
+    codes
+        ``flight_codes(points)`` when the caller has it already.
 
     Returns
     -------
     pyarrow.Table
-        :data:`ENVELOPE_SCHEMA`, one row per flight_id.
+        :data:`ENVELOPE_SCHEMA`, one row per flight_id, in order of first
+        appearance.
     """
     th = thresholds or EnvelopeThresholds()
-    flights, c = _columns(points)
-    if len(c["t"]) == 0:
+    fc = codes if codes is not None else flight_codes(points)
+    ts = _seconds(points)
+    rows = _rows(points, fc, ts)
+    if rows.size == 0:
         return ENVELOPE_SCHEMA.empty_table()
-    code, t, alt, gs = c["code"], c["t"], c["alt"], c["gs"]
-    same_next = np.r_[code[1:] == code[:-1], False]
-    dt_next = np.where(same_next, np.r_[np.diff(t), 0.0], 0.0)
-    w = np.clip(dt_next, 0.0, th.max_gap_s)
-    # vertical rate from the previous altitude where the column has none
-    same_prev = np.r_[False, same_next[:-1]]
-    dalt = np.r_[np.nan, np.diff(alt)]
-    dt_prev = np.r_[np.nan, np.diff(t)]
-    ok_prev = same_prev & (dt_prev > 0) & (dt_prev <= th.max_gap_s)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        derived = np.where(ok_prev, dalt / dt_prev * 60.0, np.nan)
-    vr = np.where(np.isnan(c["vr"]), derived, c["vr"])
-
-    def within(x: np.ndarray, band: tuple[float, float]) -> np.ndarray:  # type: ignore[type-arg]
-        return (x >= band[0]) & (x <= band[1])
-
-    male = within(gs, th.male_speed_kt) & within(alt, th.male_altitude_ft)
-    tactical = within(gs, th.tactical_speed_kt) & within(alt, th.tactical_altitude_ft)
-    hale = alt >= th.hale_min_altitude_ft
-    level = np.isfinite(vr) & (np.abs(vr) <= th.level_fpm)
-    has_vr = np.isfinite(vr)
-    groups, inv = np.unique(code, return_inverse=True)
-    k = len(groups)
-
-    def total(x: FloatArray) -> FloatArray:
-        return np.asarray(np.bincount(inv, weights=x, minlength=k), dtype=np.float64)
-
-    stats = pd.DataFrame({"g": inv, "gs": gs, "alt": alt, "vr": np.where(has_vr, vr, np.nan)})
-    by = stats.groupby("g", sort=True)
-    medians = by[["gs", "alt"]].median()
-    vr_std = by["vr"].std().to_numpy()
-    tracked = total(w)
-    first = np.r_[0, np.flatnonzero(np.diff(inv)) + 1]
-    last = np.r_[first[1:] - 1, len(inv) - 1]
-    n_points = np.bincount(inv, minlength=k)
+    alt, gs = _float(points, "altitude"), _float(points, "groundspeed")
+    vr = _float(points, "vertical_rate")
+    groups, s = group_stats(rows, fc.code, ts, alt, gs, vr, _limits(th))
     with np.errstate(invalid="ignore", divide="ignore"):
         frac = {
-            "male": total(w * male) / tracked,
-            "tactical": total(w * tactical) / tracked,
-            "hale": total(w * hale) / tracked,
+            "male": s.male_s / s.tracked_s,
+            "tactical": s.tactical_s / s.tracked_s,
+            "hale": s.hale_s / s.tracked_s,
         }
-        level_fraction = total(w * level) / total(w * has_vr)
-    duration_h = (t[last] - t[first]) / 3600.0
+        level_fraction = s.level_s / s.has_vr_s
     base = (
-        (duration_h >= th.min_duration_h)
-        & (n_points >= th.min_points)
+        (s.duration_h >= th.min_duration_h)
+        & (s.n_points >= th.min_points)
         & (np.nan_to_num(level_fraction) >= th.min_level_fraction)
     )
-    envelope = np.full(k, None, dtype=object)
+    envelope = np.full(groups.size, None, dtype=object)
     for name in ("tactical", "male", "hale"):  # later ones win: higher is rarer
         hit = base & (np.nan_to_num(frac[name]) >= th.min_band_fraction)
         envelope[hit] = name
     out = {
-        "flight_id": flights.take(pa.array(groups)),
-        "n_points": n_points,
-        "duration_h": duration_h,
-        "median_groundspeed_kt": medians["gs"].to_numpy(),
-        "median_altitude_ft": medians["alt"].to_numpy(),
+        "flight_id": fc.names.take(pa.array(groups)),
+        "n_points": s.n_points,
+        "duration_h": s.duration_h,
+        "median_groundspeed_kt": s.median_gs,
+        "median_altitude_ft": s.median_alt,
         "male_fraction": frac["male"],
         "tactical_fraction": frac["tactical"],
         "hale_fraction": frac["hale"],
         "level_fraction": level_fraction,
-        "vertical_rate_std_fpm": vr_std,
+        "vertical_rate_std_fpm": s.vr_std,
         "envelope": envelope,
         "drone_envelope": pd.notna(envelope),
     }

@@ -43,7 +43,7 @@ from overflight.patterns.fixes import usable_fixes
 from overflight.patterns.loiter import loiters_batch
 from overflight.patterns.orbit import orbits_batch
 from overflight.patterns.racetrack import shapes_batch
-from overflight.patterns.turns import Resampled
+from overflight.patterns.turns import FloatArray, Resampled
 from overflight.schema import EVENT_SCHEMA, conform
 
 __all__ = [
@@ -119,24 +119,34 @@ def resample_flights(
     return {fid: (ic, to_resampled(b, k)) for k, (fid, ic) in pairs}
 
 
+_DETAILS = json.JSONEncoder(sort_keys=True)
+
+
 def events_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Event dicts (with ``flight_id``, ``icao24``, ``start_s``...) as an events table."""
     if not rows:
         return conform(EVENT_SCHEMA.empty_table(), EVENT_SCHEMA)
-    df = pd.DataFrame(rows)
-    start = pd.to_datetime(np.round(df["start_s"].to_numpy() * 1e9).astype("int64"), utc=True)
-    stop = pd.to_datetime(np.round(df["stop_s"].to_numpy() * 1e9).astype("int64"), utc=True)
+
+    def floats(key: str) -> FloatArray:
+        return np.array([e[key] for e in rows], dtype=np.float64)
+
+    start_s, stop_s = floats("start_s"), floats("stop_s")
+
+    def stamps(v: FloatArray, name: str) -> pa.Array:
+        ns = np.round(v * 1e9).astype("int64")
+        return pa.array(ns, pa.timestamp("ns", tz="UTC")).cast(EVENT_SCHEMA.field(name).type)
+
     table = pa.table(
         {
-            "flight_id": pa.array(df["flight_id"].astype(str).tolist(), pa.string()),
-            "icao24": pa.array(df["icao24"].astype(str).tolist(), pa.string()),
-            "kind": pa.array(df["kind"].tolist(), pa.string()),
-            "start": pa.array(start, EVENT_SCHEMA.field("start").type),
-            "stop": pa.array(stop, EVENT_SCHEMA.field("stop").type),
-            "latitude": pa.array(df["latitude"].astype(float), pa.float64()),
-            "longitude": pa.array(df["longitude"].astype(float), pa.float64()),
-            "duration_s": pa.array((df["stop_s"] - df["start_s"]).astype(float), pa.float64()),
-            "details": pa.array([json.dumps(d, sort_keys=True) for d in df["details"]]),
+            "flight_id": pa.array([str(e["flight_id"]) for e in rows], pa.string()),
+            "icao24": pa.array([str(e["icao24"]) for e in rows], pa.string()),
+            "kind": pa.array([e["kind"] for e in rows], pa.string()),
+            "start": stamps(start_s, "start"),
+            "stop": stamps(stop_s, "stop"),
+            "latitude": pa.array(floats("latitude"), pa.float64()),
+            "longitude": pa.array(floats("longitude"), pa.float64()),
+            "duration_s": pa.array(stop_s - start_s, pa.float64()),
+            "details": pa.array([_DETAILS.encode(e["details"]) for e in rows], pa.string()),
         }
     )
     return conform(table, EVENT_SCHEMA)

@@ -8,7 +8,10 @@ loop over its few candidate runs.
 
 Every array is computed with the same floating-point operations, in the same
 order, as :func:`overflight.patterns.turns.resample` and the per-flight
-detectors, so results are bit-for-bit those of one flight at a time.
+detectors, so results are bit-for-bit those of one flight at a time.  The
+per-flight walks (grid and interpolation, running heading, medians, local
+offsets) are compiled loops: :mod:`overflight.patterns.resample_jit` and
+:mod:`overflight.patterns.batch_jit`.
 """
 
 from __future__ import annotations
@@ -17,15 +20,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from overflight.geodesy import NM_M, bearing_deg, haversine_m
+from overflight.patterns.batch_jit import flight_medians, local_xy, wrap180_array
 from overflight.patterns.fixes import Fixes
-from overflight.patterns.turns import (
-    NM_PER_DEG,
-    FloatArray,
-    IntArray,
-    Resampled,
-    wrap180,
-)
+from overflight.patterns.motion import motion
+from overflight.patterns.resample_jit import resample_fixes
+from overflight.patterns.turns import FloatArray, IntArray, Resampled
 
 
 class Batch(NamedTuple):
@@ -75,16 +74,6 @@ def _median(v: FloatArray) -> float:
     return float((p[h - 1] + p[h]) / 2.0)
 
 
-def _medians(v: FloatArray, offsets: IntArray) -> FloatArray:
-    out = np.full(offsets.size - 1, np.nan)
-    exact = bool(np.isnan(v).any())
-    for f in range(out.size):
-        a, b = int(offsets[f]), int(offsets[f + 1])
-        if b > a:
-            out[f] = float(np.median(v[a:b])) if exact else _median(v[a:b])
-    return out
-
-
 def _finish(
     t: FloatArray,
     lat: FloatArray,
@@ -109,79 +98,29 @@ def _finish(
     first = np.flatnonzero(new)
     last = np.append(first[1:], n) - 1
     if speed is None or course is None or heading is None:
-        speed, course, heading = _motion(lat, lon, seg, offsets, flight, step_s, min_speed_kt)
-    lat0, lon0 = _medians(lat, offsets), _medians(lon, offsets)
-    coslat = np.cos(np.radians(lat0))
-    x = wrap180(lon - lon0[flight]) * NM_PER_DEG * coslat[flight]
-    y = (lat - lat0[flight]) * NM_PER_DEG
+        speed, course, heading = motion(lat, lon, seg, offsets, flight, step_s, min_speed_kt)
+    lat0, lon0 = flight_medians(lat, offsets), flight_medians(lon, offsets)
+    coslat = np.asarray(np.cos(np.radians(lat0)), dtype=np.float64)
+    x, y = local_xy(lat, lon, offsets, lat0, lon0, coslat)
     r = Resampled(t, lat, lon, alt, seg, speed, course, heading, step_s, float("nan"))
-    return Batch(
-        r,
-        offsets,
-        flight,
-        cadence,
-        lat0,
-        lon0,
-        np.asarray(x, np.float64),
-        np.asarray(y, np.float64),
-        first[seg],
-        last[seg],
-        seg_in,
-    )
-
-
-def _motion(
-    glat: FloatArray,
-    glon: FloatArray,
-    seg: IntArray,
-    offsets: IntArray,
-    flight: IntArray,
-    step_s: float,
-    min_speed_kt: float,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Speed, course and unwrapped heading exactly as ``turns.resample`` does."""
-    n = glat.size
-    if n == 0:
-        e = np.empty(0)
-        return e, e, e
-    nxt = np.minimum(np.arange(n) + 1, n - 1)
-    course = np.asarray(bearing_deg(glat, glon, glat[nxt], glon[nxt]), dtype=np.float64)
-    dist = np.asarray(haversine_m(glat, glon, glat[nxt], glon[nxt]), dtype=np.float64)
-    speed = dist / NM_M / step_s * 3600.0
-    same = np.zeros(n, dtype=bool)
-    same[:-1] = seg[1:] == seg[:-1]
-    last = np.flatnonzero(~same)
-    prev = np.maximum(last - 1, offsets[flight[last]])
-    course[last] = course[prev]
-    speed[last] = speed[prev]
-    moving = speed >= min_speed_kt
-    dturn = np.zeros(n)
-    dturn[1:] = wrap180(course[1:] - course[:-1])
-    dturn[1:][seg[1:] != seg[:-1]] = 0.0
-    dturn[1:][~(moving[1:] & moving[:-1])] = 0.0
-    heading = np.empty(n)
-    for f in range(offsets.size - 1):
-        a, b = int(offsets[f]), int(offsets[f + 1])
-        if b > a:
-            dturn[a] = 0.0
-            np.cumsum(dturn[a:b], out=heading[a:b])
-    return speed, course, heading
+    return Batch(r, offsets, flight, cadence, lat0, lon0, x, y, first[seg], last[seg], seg_in)
 
 
 def from_resampled(flights: list[Resampled], step_s: float | None = None) -> Batch:
     """Concatenate resampled flights (all with the same ``step_s``)."""
-    sizes = np.array([f.t_s.size for f in flights], dtype=np.int64)
+    n = len(flights)
+    cols = list(zip(*flights, strict=True)) if n else [()] * len(Resampled._fields)
+    sizes = np.fromiter(map(len, cols[0]), dtype=np.int64, count=n)
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    steps = {float(f.step_s) for f in flights}
+    steps = set(map(float, cols[8]))
     if len(steps) > 1:
         raise ValueError(f"flights resampled with different steps: {sorted(steps)}")
     step = step_s if step_s is not None else (steps.pop() if steps else 10.0)
 
     def cat(i: int) -> FloatArray:
-        parts = [np.asarray(f[i], dtype=np.float64) for f in flights]
-        return np.concatenate(parts) if parts else np.empty(0)
+        return np.concatenate(cols[i], dtype=np.float64) if n else np.empty(0)
 
-    seg = np.concatenate([f.seg for f in flights]) if flights else np.empty(0, np.int64)
+    seg = np.concatenate(cols[4]) if n else np.empty(0, np.int64)
     return _finish(
         cat(0),
         cat(1),
@@ -189,7 +128,7 @@ def from_resampled(flights: list[Resampled], step_s: float | None = None) -> Bat
         cat(3),
         seg.astype(np.int64),
         offsets,
-        np.array([f.cadence_s for f in flights], dtype=np.float64),
+        np.array(cols[9], dtype=np.float64),
         step,
         speed=cat(5),
         course=cat(6),
@@ -216,6 +155,21 @@ def to_resampled(b: Batch, f: int) -> Resampled:
     )
 
 
+def _degrees_unwrapped(fx: Fixes, kept: IntArray) -> FloatArray:
+    """Longitudes in degrees as ``turns.resample`` interpolates them:
+    ``degrees(unwrap(radians(lon)))`` for flights that cross the antimeridian,
+    ``degrees(radians(lon))`` for the rest."""
+    p = np.radians(fx.longitude)
+    out = np.asarray(np.degrees(p), dtype=np.float64)
+    wraps = np.zeros(p.size + 1, dtype=np.int64)
+    np.cumsum(np.abs(np.diff(p)) >= np.pi, out=wraps[2:])
+    a, b = fx.start[kept], fx.start[kept + 1]
+    for f in np.flatnonzero(wraps[b] - wraps[a + 1] > 0):
+        lo, hi = int(a[f]), int(b[f])
+        out[lo:hi] = np.degrees(np.unwrap(p[lo:hi]))
+    return out
+
+
 def resample_batch(
     fx: Fixes, step_s: float = 10.0, max_gap_s: float = 200.0, min_speed_kt: float = 25.0
 ) -> tuple[list[int], Batch]:
@@ -225,58 +179,18 @@ def resample_batch(
     batch; flight k of the batch is bit-for-bit
     ``turns.resample(...)`` of fixes flight ``kept[k]``.
     """
-    t, start = fx.t_s, fx.start
-    kept = [f for f in range(start.size - 1) if start[f + 1] - start[f] >= 3]
-    p = np.radians(fx.longitude)
-    dd = np.abs(np.diff(p)) >= np.pi
-    first = np.zeros(t.size, dtype=bool)
-    first[start[:-1][start[:-1] < t.size]] = True
-    gap = np.zeros(t.size, dtype=bool)
-    gap[1:] = np.diff(t) > max_gap_s
-    new_seg = first | gap
-    seg_first = np.flatnonzero(new_seg)
-    seg_last = np.concatenate([seg_first[1:], [t.size]]) - 1
-    seg_of = np.cumsum(new_seg) - 1
-    grids: list[FloatArray] = []
-    gsegs: list[IntArray] = []
-    lat_parts: list[FloatArray] = []
-    lon_parts: list[FloatArray] = []
-    alt_parts: list[FloatArray] = []
-    sizes = np.zeros(len(kept), dtype=np.int64)
-    cadence = np.zeros(len(kept))
-    for i, f in enumerate(kept):
-        a, b = int(start[f]), int(start[f + 1])
-        tf = t[a:b]
-        cadence[i] = _median(np.diff(tf))
-        s0, s1 = int(seg_of[a]), int(seg_of[b - 1]) + 1
-        parts = [np.arange(t[seg_first[s]], t[seg_last[s]] + 1e-9, step_s) for s in range(s0, s1)]
-        grid = np.concatenate(parts)
-        gsegs.append(np.repeat(np.arange(s1 - s0), [g.size for g in parts]))
-        grids.append(grid)
-        sizes[i] = grid.size
-        lon_f = np.unwrap(p[a:b]) if dd[a : b - 1].any() else p[a:b]
-        lat_parts.append(np.interp(grid, tf, fx.latitude[a:b]))
-        lon_parts.append(np.interp(grid, tf, np.degrees(lon_f)))
-        alt = fx.altitude[a:b]
-        ok = np.isfinite(alt)
-        if ok.all():
-            alt_parts.append(np.interp(grid, tf, alt))
-        elif ok.any():
-            alt_parts.append(np.interp(grid, tf[ok], alt[ok]))
-        else:
-            alt_parts.append(np.full(grid.size, np.nan))
-    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-
-    def cat(parts: list[FloatArray]) -> FloatArray:
-        return np.concatenate(parts) if parts else np.empty(0)
-
-    seg = np.concatenate(gsegs).astype(np.int64) if gsegs else np.empty(0, np.int64)
-    glon = (cat(lon_parts) + 180.0) % 360.0 - 180.0
-    return kept, _finish(
-        cat(grids),
-        cat(lat_parts),
+    start = fx.start
+    kept = np.flatnonzero(np.diff(start) >= 3).astype(np.int64)
+    lon = _degrees_unwrapped(fx, kept)
+    grid, seg, offsets, cadence = resample_fixes(
+        fx.t_s, fx.latitude, lon, fx.altitude, start, kept, float(max_gap_s), float(step_s)
+    )
+    glon = wrap180_array(grid[2])
+    return kept.tolist(), _finish(
+        grid[0],
+        grid[1],
         glon,
-        cat(alt_parts),
+        grid[3],
         seg,
         offsets,
         cadence,

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from overflight.patterns.reduce_jit import np_median
 from overflight.patterns.turns import FloatArray
 
 
@@ -27,7 +28,7 @@ def line_count(cross_nm: FloatArray, tol_nm: float) -> tuple[int, float]:
     s = np.sort(np.asarray(cross_nm, dtype=np.float64))
     d = np.diff(s)
     gaps = d[d > tol_nm]
-    return int(gaps.size + 1), float(np.median(gaps)) if gaps.size else 0.0
+    return int(gaps.size + 1), np_median(gaps) if gaps.size else 0.0
 
 
 def grid_details(

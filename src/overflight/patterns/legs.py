@@ -19,6 +19,7 @@ import numpy as np
 
 from overflight.geodesy import NM_M, bearing_deg, haversine_m
 from overflight.patterns.batch import Batch, from_resampled, short_window_s, windowed_rate_batch
+from overflight.patterns.reduce_jit import np_mean
 from overflight.patterns.turns import (
     FloatArray,
     IntArray,
@@ -140,8 +141,8 @@ def leg_offsets(r: Resampled, legs: Legs, idx: IntArray) -> tuple[FloatArray, Fl
     a = np.radians(2.0 * legs.course_deg[idx])
     axis = float(np.degrees(np.arctan2(np.sin(a).sum(), np.cos(a).sum())) / 2.0) % 180.0
     mid = (legs.start[idx] + legs.stop[idx] - 1) // 2
-    lat0 = float(r.latitude[mid].mean())
-    lon0 = float(r.longitude[mid].mean())
+    lat0 = np_mean(r.latitude[mid])
+    lon0 = np_mean(r.longitude[mid])
     x, y = local_xy_nm(r.latitude[mid], r.longitude[mid], lat0, lon0)
     ux, uy = np.sin(np.radians(axis)), np.cos(np.radians(axis))
     along = x * ux + y * uy

@@ -10,9 +10,9 @@ centroid while the aircraft keeps moving (median ground speed at least
 All flights of a :class:`~overflight.patterns.batch.Batch` are screened at
 once: the speed test counts slow points per window (the median of an odd
 window is at least the threshold exactly when at most half the window is
-below it), and the radius test brackets the farthest point between the
-half-sides and the half-diagonal of the window's bounding box around its
-centroid, computing it exactly only for the windows the bracket cannot decide.
+below it), and the radius test decides windows from bounds on the farthest
+point (:mod:`overflight.patterns.loiter_jit`), computing it exactly only for
+the windows the bounds cannot decide.
 """
 
 from __future__ import annotations
@@ -22,27 +22,10 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from overflight.patterns.batch import Batch, from_resampled, median
+from overflight.patterns.batch import Batch, from_resampled
+from overflight.patterns.loiter_jit import loiter_numbers, screen
+from overflight.patterns.reduce_jit import np_percentile
 from overflight.patterns.turns import BoolArray, FloatArray, IntArray, Resampled, runs
-
-
-def _sliding_extreme(v: FloatArray, k: int, fn: np.ufunc) -> FloatArray:
-    """``fn``-reduce (maximum or minimum) of every window ``v[i:i+k]`` in O(n)."""
-    n = v.size
-    m = -(-n // k) * k
-    pad = np.full(m, v[-1])
-    pad[:n] = v
-    blocks = pad.reshape(-1, k)
-    pre = fn.accumulate(blocks, axis=1).ravel()
-    suf = fn.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
-    return np.asarray(fn(suf[: n - k + 1], pre[k - 1 : n]), dtype=np.float64)
-
-
-def _window_mean(v: FloatArray, k: int, idx: IntArray) -> FloatArray:
-    """Approximate mean of ``v[i:i+k]`` for each i in ``idx`` (extended precision)."""
-    s = np.zeros(v.size + 1, dtype=np.longdouble)
-    np.cumsum(v, dtype=np.longdouble, out=s[1:])
-    return np.asarray((s[idx + k] - s[idx]) / k, dtype=np.float64)
 
 
 def _exact_far(x: FloatArray, y: FloatArray, k: int, idx: IntArray) -> FloatArray:
@@ -58,31 +41,26 @@ def _exact_far(x: FloatArray, y: FloatArray, k: int, idx: IntArray) -> FloatArra
     return out
 
 
-def _within(x: FloatArray, y: FloatArray, k: int, cand: BoolArray, radius_nm: float) -> BoolArray:
-    """Windows (by start) among ``cand`` whose farthest point is within the radius."""
-    ok = np.zeros(cand.size, dtype=bool)
-    idx = np.flatnonzero(cand)
-    if idx.size == 0:
-        return ok
-    cx, cy = _window_mean(x, k, idx), _window_mean(y, k, idx)
-    x_hi, x_lo = _sliding_extreme(x, k, np.maximum)[idx], _sliding_extreme(x, k, np.minimum)[idx]
-    y_hi, y_lo = _sliding_extreme(y, k, np.maximum)[idx], _sliding_extreme(y, k, np.minimum)[idx]
-    dx = np.maximum(x_hi - cx, cx - x_lo)
-    dy = np.maximum(y_hi - cy, cy - y_lo)
-    lower, upper = np.maximum(dx, dy), np.hypot(dx, dy)
-    # error of the approximate centroid (extended-precision prefix sums) plus
-    # the float64 rounding of the mean, subtractions and hypot: generous bound
-    big = float(max(np.abs(x).max(), np.abs(y).max()))
-    total = float(np.abs(x).sum() + np.abs(y).sum())
-    eps_ld = float(np.finfo(np.longdouble).eps)
-    eps = float(np.finfo(np.float64).eps)
-    band = 4.0 * (2.0 * x.size * eps_ld * total / k + 4.0 * k * eps * big) + 1e-9
-    sure = upper < radius_nm - band
-    unsure = ~sure & (lower <= radius_nm + band)
-    res = sure.copy()
-    if unsure.any():
-        res[unsure] = _exact_far(x, y, k, idx[unsure]) <= radius_nm
-    ok[idx] = res
+def _within(
+    x: FloatArray,
+    y: FloatArray,
+    k: int,
+    cand: BoolArray,
+    radius_nm: float,
+    seg_start: IntArray | None = None,
+) -> BoolArray:
+    """Windows (by start) among ``cand`` whose farthest point is within the radius.
+
+    ``seg_start`` (each point's segment start) lets the screen restart its
+    running sums at segments; candidate windows must not cross one.  Without
+    it the whole array is one segment.
+    """
+    starts = np.zeros(x.size, np.int64) if seg_start is None else seg_start
+    verdict = screen(x, y, starts, k, np.ascontiguousarray(cand), float(radius_nm))
+    ok = verdict > 0
+    undecided = np.flatnonzero(verdict < 0)
+    if undecided.size:
+        ok[undecided] = _exact_far(x, y, k, undecided) <= radius_nm
     return ok
 
 
@@ -113,41 +91,43 @@ def loiters_batch(
     x, y = b.x, b.y
     same_seg = r.seg[: n - k + 1] == r.seg[k - 1 :]
     cand = same_seg & _slow_enough(r.speed_kt, k, min_speed_kt)
-    ok = _within(x, y, k, cand, radius_nm)
+    ok = _within(x, y, k, cand, radius_nm, b.seg_start)
     starts = np.flatnonzero(ok)
     cover = np.bincount(starts, minlength=n + 1) - np.bincount(starts + k, minlength=n + 1)
     inside = np.cumsum(cover[:-1]) > 0
+    return _events(b, *runs(inside, r.seg))
+
+
+def _events(b: Batch, starts: IntArray, stops: IntArray) -> list[tuple[int, dict[str, Any]]]:
+    """``(flight, event)`` of each loiter run."""
+    r = b.r
+    num, dx, dy = loiter_numbers(b.x, b.y, r.heading_deg, r.altitude, r.speed_kt, starts, stops)
+    dist = np.hypot(dx, dy)
+    ends = np.cumsum(stops - starts)
     out: list[tuple[int, dict[str, Any]]] = []
-    for a, z in zip(*runs(inside, r.seg), strict=True):
+    for i, (a, z) in enumerate(zip(starts.tolist(), stops.tolist(), strict=True)):
         f = int(b.flight[a])
-        out.append((f, _event(b, f, int(a), int(z))))
+        lat0, lon0 = float(b.lat0[f]), float(b.lon0[f])
+        ex, ey, lo, hi, n_alt, turn, speed = (float(v) for v in num[:, i])
+        spread = np_percentile(dist[ends[i] - (z - a) : ends[i]], 95.0)
+        dur = float(r.t_s[z - 1] - r.t_s[a])
+        e = {
+            "kind": "loiter",
+            "start_s": float(r.t_s[a]),
+            "stop_s": float(r.t_s[z - 1]),
+            "latitude": lat0 + ey / 60.0405,
+            "longitude": lon0 + ex / (60.0405 * np.cos(np.radians(lat0))),
+            "details": {
+                "radius_nm": round(spread, 2),
+                "n_turns": round(turn / 360.0, 2),
+                "time_on_station_s": round(dur, 1),
+                "altitude_min_ft": round(lo, 0) if n_alt else None,
+                "altitude_max_ft": round(hi, 0) if n_alt else None,
+                "speed_kt": round(speed, 1),
+            },
+        }
+        out.append((f, e))
     return out
-
-
-def _event(b: Batch, f: int, a: int, z: int) -> dict[str, Any]:
-    r, x, y = b.r, b.x, b.y
-    lat0, lon0 = float(b.lat0[f]), float(b.lon0[f])
-    ex, ey = x[a:z].mean(), y[a:z].mean()
-    spread = float(np.percentile(np.hypot(x[a:z] - ex, y[a:z] - ey), 95))
-    alt = r.altitude[a:z]
-    alt = alt[np.isfinite(alt)]
-    dur = float(r.t_s[z - 1] - r.t_s[a])
-    total_turn = float(np.abs(np.diff(r.heading_deg[a:z])).sum())
-    return {
-        "kind": "loiter",
-        "start_s": float(r.t_s[a]),
-        "stop_s": float(r.t_s[z - 1]),
-        "latitude": lat0 + ey / 60.0405,
-        "longitude": lon0 + ex / (60.0405 * np.cos(np.radians(lat0))),
-        "details": {
-            "radius_nm": round(spread, 2),
-            "n_turns": round(total_turn / 360.0, 2),
-            "time_on_station_s": round(dur, 1),
-            "altitude_min_ft": round(float(alt.min()), 0) if alt.size else None,
-            "altitude_max_ft": round(float(alt.max()), 0) if alt.size else None,
-            "speed_kt": round(median(r.speed_kt[a:z]), 1),
-        },
-    }
 
 
 def find_loiters(

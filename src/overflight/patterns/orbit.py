@@ -11,6 +11,8 @@ detector.
 Wind makes an orbit drift downwind.  The centre is therefore estimated per
 cycle (each 360° of heading), the radius is measured from each point's own
 cycle centre, and the drift speed of the centres is reported (≈ the wind).
+The per-run walk behind these numbers is compiled
+(:mod:`overflight.patterns.orbit_jit`).
 """
 
 from __future__ import annotations
@@ -22,32 +24,11 @@ import numpy as np
 from overflight.patterns.batch import (
     Batch,
     from_resampled,
-    median,
     short_window_s,
     windowed_rate_batch,
 )
-from overflight.patterns.turns import FloatArray, Resampled, merge_runs, runs
-
-
-def _cycle_geometry(
-    x: FloatArray, y: FloatArray, rel_deg: FloatArray, t: FloatArray
-) -> tuple[float, float, float, float]:
-    """Mean centre (x, y), median radius and centre drift speed (kt) of a run."""
-    n_full = int(np.floor(rel_deg[-1] / 360.0))
-    cyc = np.floor(rel_deg / 360.0).astype(np.int64)
-    if n_full < 1:
-        cyc[:] = 0
-        n_full = 1
-    cyc = np.clip(cyc, 0, n_full - 1)  # the partial last cycle joins the previous one
-    cnt = np.bincount(cyc, minlength=n_full).astype(np.float64)
-    cx = np.bincount(cyc, weights=x, minlength=n_full) / np.maximum(cnt, 1)
-    cy = np.bincount(cyc, weights=y, minlength=n_full) / np.maximum(cnt, 1)
-    ct = np.bincount(cyc, weights=t, minlength=n_full) / np.maximum(cnt, 1)
-    radius = median(np.hypot(x - cx[cyc], y - cy[cyc]))
-    drift = 0.0
-    if n_full >= 2 and ct[-1] > ct[0]:
-        drift = float(np.hypot(cx[-1] - cx[0], cy[-1] - cy[0]) / (ct[-1] - ct[0]) * 3600.0)
-    return float(cx.mean()), float(cy.mean()), radius, drift
+from overflight.patterns.orbit_jit import COLUMNS, orbit_numbers, run_medians
+from overflight.patterns.turns import FloatArray, IntArray, Resampled, merge_runs, runs
 
 
 def orbits_batch(
@@ -76,7 +57,7 @@ def orbits_batch(
     np.cumsum(np.abs(short) < straight_rate_deg_s, out=slow[1:])
     bridge = round(bridge_s / r.step_s)
     h = r.heading_deg
-    found: list[tuple[int, float, dict[str, Any]]] = []
+    picked: list[tuple[IntArray, IntArray, FloatArray, FloatArray]] = []
     for sign in (1.0, -1.0):
         s0, s1 = runs(sign * rate >= min_rate_deg_s, r.seg)
         s0, s1 = merge_runs(s0, s1, r.seg, bridge)
@@ -86,48 +67,63 @@ def orbits_batch(
         s0, s1 = s0[keep], s1[keep]
         straight = (slow[s1] - slow[s0]) / (s1 - s0)
         keep = ~(straight > max_straight_frac)
-        for a, z, st in zip(s0[keep], s1[keep], straight[keep], strict=True):
-            f = int(b.flight[a])
-            e = _orbit(b, f, int(a), int(z), sign, float(st), max_radius_nm)
-            if e is not None:
-                found.append((f, e["start_s"], e))
+        picked.append((s0[keep], s1[keep], np.full(keep.sum(), sign), straight[keep]))
+    s0, s1, signs, straight = (np.concatenate(c) for c in zip(*picked, strict=True))
+    return _orbits(b, s0, s1, signs, straight, max_radius_nm)
+
+
+def _orbits(
+    b: Batch,
+    s0: IntArray,
+    s1: IntArray,
+    signs: FloatArray,
+    straight: FloatArray,
+    max_radius_nm: float,
+) -> list[tuple[int, dict[str, Any]]]:
+    """Events of the candidate runs whose radius is small enough, by flight then start."""
+    r = b.r
+    num, dx, dy = orbit_numbers(
+        r.heading_deg, b.x, b.y, r.t_s, r.altitude, r.speed_kt, s0, s1, signs
+    )
+    v = dict(zip(COLUMNS, num, strict=True))
+    radius = run_medians(np.asarray(np.hypot(dx, dy), np.float64), s1 - s0)
+    has_drift = ~np.isnan(v["drift_dt"])
+    drift = np.zeros(s0.size)
+    drift[has_drift] = (
+        np.hypot(v["drift_dx"][has_drift], v["drift_dy"][has_drift])
+        / v["drift_dt"][has_drift]
+        * 3600.0
+    )
+    found: list[tuple[int, float, dict[str, Any]]] = []
+    for i in np.flatnonzero(~(radius > max_radius_nm)):
+        a, z = int(s0[i]), int(s1[i])
+        f = int(b.flight[a])
+        dur = float(r.t_s[z - 1] - r.t_s[a])
+        n_alt = int(v["n_alt"][i])
+        climb = (v["alt_last"][i] - v["alt_first"][i]) / dur * 60.0 if n_alt > 1 and dur else 0.0
+        lat0, lon0 = float(b.lat0[f]), float(b.lon0[f])
+        e = {
+            "kind": "orbit",
+            "start_s": float(r.t_s[a]),
+            "stop_s": float(r.t_s[z - 1]),
+            "latitude": lat0 + float(v["cy"][i]) / 60.0405,
+            "longitude": lon0 + float(v["cx"][i]) / (60.0405 * np.cos(np.radians(lat0))),
+            "details": {
+                "radius_nm": round(float(radius[i]), 2),
+                "n_turns": round(float(v["n_turns"][i]), 2),
+                "direction": "right" if signs[i] > 0 else "left",
+                "time_on_station_s": round(dur, 1),
+                "altitude_min_ft": _r(v["alt_min"][i]) if n_alt else None,
+                "altitude_max_ft": _r(v["alt_max"][i]) if n_alt else None,
+                "climb_ft_min": round(float(climb), 1),
+                "drift_kt": round(float(drift[i]), 1),
+                "speed_kt": round(float(v["speed"][i]), 1),
+                "straight_frac": round(float(straight[i]), 3),
+            },
+        }
+        found.append((f, e["start_s"], e))
     found.sort(key=lambda fe: (fe[0], fe[1]))
     return [(f, e) for f, _, e in found]
-
-
-def _orbit(
-    b: Batch, f: int, a: int, z: int, sign: float, straight: float, max_radius_nm: float
-) -> dict[str, Any] | None:
-    r = b.r
-    rel = sign * (r.heading_deg[a:z] - r.heading_deg[a])
-    n_turns = float(rel[-1] / 360.0)
-    cx, cy, radius, drift = _cycle_geometry(b.x[a:z], b.y[a:z], rel, r.t_s[a:z])
-    if radius > max_radius_nm:
-        return None
-    lat0, lon0 = float(b.lat0[f]), float(b.lon0[f])
-    alt = r.altitude[a:z]
-    dur = float(r.t_s[z - 1] - r.t_s[a])
-    finite = alt[np.isfinite(alt)]
-    climb = float((finite[-1] - finite[0]) / dur * 60.0) if finite.size > 1 and dur else 0.0
-    return {
-        "kind": "orbit",
-        "start_s": float(r.t_s[a]),
-        "stop_s": float(r.t_s[z - 1]),
-        "latitude": lat0 + cy / 60.0405,
-        "longitude": lon0 + cx / (60.0405 * np.cos(np.radians(lat0))),
-        "details": {
-            "radius_nm": round(radius, 2),
-            "n_turns": round(n_turns, 2),
-            "direction": "right" if sign > 0 else "left",
-            "time_on_station_s": round(dur, 1),
-            "altitude_min_ft": _r(np.nanmin(alt)) if finite.size else None,
-            "altitude_max_ft": _r(np.nanmax(alt)) if finite.size else None,
-            "climb_ft_min": round(climb, 1),
-            "drift_kt": round(drift, 1),
-            "speed_kt": round(median(r.speed_kt[a:z]), 1),
-            "straight_frac": round(straight, 3),
-        },
-    }
 
 
 def find_orbits(

@@ -20,6 +20,7 @@ import numpy as np
 from overflight.patterns.batch import Batch, from_resampled
 from overflight.patterns.grid import grid_details
 from overflight.patterns.legs import Legs, leg_offsets, legs_batch, reversal_chains
+from overflight.patterns.reduce_jit import np_mean, np_median
 from overflight.patterns.turns import FloatArray, IntArray, Resampled
 
 
@@ -32,13 +33,13 @@ def _band(r: Resampled, a: int, b: int) -> tuple[float | None, float | None]:
 
 
 def _centre(r: Resampled, a: int, b: int) -> tuple[float, float]:
-    return float(np.mean(r.latitude[a:b])), float(np.mean(r.longitude[a:b]))
+    return np_mean(r.latitude[a:b]), np_mean(r.longitude[a:b])
 
 
 def _is_racetrack(legs: Legs, idx: IntArray, cross: FloatArray, line_tol_nm: float) -> bool:
     turns = legs.turn_after_deg[idx[:-1]]
-    same_way = max(np.mean(turns > 0), np.mean(turns < 0))
-    tol = max(line_tol_nm, 0.2 * float(np.median(legs.length_nm[idx])))
+    same_way = max(np.count_nonzero(turns > 0), np.count_nonzero(turns < 0)) / turns.size
+    tol = max(line_tol_nm, 0.2 * np_median(legs.length_nm[idx]))
     even, odd = cross[0::2], cross[1::2]
     tight = np.ptp(even) <= tol and (odd.size < 2 or np.ptp(odd) <= tol)
     return bool(same_way >= 0.75 and tight)
@@ -86,8 +87,8 @@ def shapes_batch(
         lo, hi = _band(r, a, z)
         lat, lon = _centre(r, a, z)
         dur = float(r.t_s[z - 1] - r.t_s[a])
-        leg_nm = float(np.median(legs.length_nm[idx]))
-        leg_s = float(np.median(legs.duration_s[idx]))
+        leg_nm = np_median(legs.length_nm[idx])
+        leg_s = np_median(legs.duration_s[idx])
         base = {
             "leg_length_nm": round(leg_nm, 2),
             "leg_duration_s": round(leg_s, 1),
@@ -96,10 +97,10 @@ def shapes_batch(
             "time_on_station_s": round(dur, 1),
             "altitude_min_ft": lo,
             "altitude_max_ft": hi,
-            "speed_kt": round(float(np.median(r.speed_kt[a:z])), 1),
+            "speed_kt": round(np_median(r.speed_kt[a:z]), 1),
         }
         if _is_racetrack(legs, idx, cross, line_tol_nm):
-            width = abs(float(np.median(cross[0::2]) - np.median(cross[1::2])))
+            width = abs(np_median(cross[0::2]) - np_median(cross[1::2]))
             details = base | {
                 "n_turns": round((idx.size - 1) / 2.0, 1),
                 "width_nm": round(width, 2),

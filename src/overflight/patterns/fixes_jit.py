@@ -1,0 +1,100 @@
+"""Compiled conversion of nanosecond timestamps to float seconds, as pandas does it.
+
+:func:`overflight.patterns.turns.points_frame` defines a fix's time as
+``(timestamp - epoch).dt.total_seconds()``.  pandas (3.1, pinned) computes
+that in two parts to keep sub-second precision: whole seconds plus the
+remainder divided by 1e9, then nudges a value that rounded onto a whole
+second off it, when any input exceeds 2**53 ticks.  :func:`epoch_seconds`
+is that formula in one compiled pass (:func:`overflight.jit.njit`) instead
+of a pandas index and five temporary arrays; the tests compare it with
+pandas on the real data and on edge values.
+
+:func:`sorted_by_flight` and :func:`first_of_each` are the sortedness check
+and the duplicate-time and flight-boundary scans of the fixes, one pass each
+instead of several numpy temporaries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from overflight.jit import njit
+from overflight.patterns.turns import FloatArray, IntArray
+
+_PPS = 1_000_000_000
+_BIG = 2**53
+_FIXABLE = 2**52
+
+
+@njit
+def _seconds(ns: IntArray, nudge: bool) -> FloatArray:
+    out = np.empty(ns.size)
+    for i in range(ns.size):
+        v = ns[i]
+        whole = v // _PPS
+        residual = v - whole * _PPS
+        r = float(whole) + float(residual) / float(_PPS)
+        if nudge and residual != 0 and abs(whole) < _FIXABLE:
+            if r == float(whole):
+                r = np.nextafter(r, r + 1.0)
+            elif r == float(whole) + 1.0:
+                r = np.nextafter(r, r - 1.0)
+        out[i] = r
+    return out
+
+
+def epoch_seconds(ns: IntArray) -> FloatArray:
+    """``pd.TimedeltaIndex(ns.view("m8[ns]")).total_seconds()``, bit for bit.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ns = np.array([0, 1_500_000_000, 1_700_000_000_000_000_001])
+    >>> [float(v) for v in epoch_seconds(ns)] == list(
+    ...     pd.TimedeltaIndex(ns.view("m8[ns]")).total_seconds())
+    True
+    """
+    v = np.ascontiguousarray(ns, dtype=np.int64)
+    beyond = bool(v.size) and (int(v.max()) > _BIG or int(v.min()) < -_BIG)
+    return _seconds(v, beyond)
+
+
+@njit
+def sorted_by_flight(code: IntArray, t: FloatArray) -> bool:
+    """Whether the fixes are sorted by flight code, then time.
+
+    Examples
+    --------
+    >>> sorted_by_flight(np.array([0, 0, 1]), np.array([5.0, 6.0, 1.0]))
+    True
+    """
+    for i in range(1, code.size):
+        if code[i] < code[i - 1] or (code[i] == code[i - 1] and t[i] < t[i - 1]):
+            return False
+    return True
+
+
+@njit
+def first_of_each(code: IntArray, t: FloatArray) -> tuple[IntArray, IntArray]:
+    """Sorted fixes: the index of each first fix at a (flight, time), and
+    where each flight starts among those (plus the end).
+
+    Examples
+    --------
+    >>> keep, start = first_of_each(np.array([0, 0, 0, 2]), np.array([1.0, 1.0, 2.0, 0.0]))
+    >>> keep.tolist(), start.tolist()
+    ([0, 2, 3], [0, 2, 3])
+    """
+    keep = np.empty(code.size, dtype=np.int64)
+    start = np.empty(code.size + 1, dtype=np.int64)
+    m, f = 0, 0
+    for i in range(code.size):
+        if i > 0 and code[i] == code[i - 1] and t[i] == t[i - 1]:
+            continue
+        if i == 0 or code[i] != code[i - 1]:
+            start[f] = m
+            f += 1
+        keep[m] = i
+        m += 1
+    start[f] = m
+    return keep[:m], start[: f + 1]
