@@ -31,7 +31,7 @@ from overflight.store.dataset import (
     wkb_points,
     write_dataset,
 )
-from overflight.store.export import LAYOUT_FILE, export
+from overflight.store.export import LAYOUT_FILE, export, split_by_key
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +156,42 @@ def test_any_rows_round_trip(
     back = read_dataset(root, columns=MESSAGE_SCHEMA.names)
     key = [(c, "ascending") for c in ("timestamp", "icao24", "latitude", "longitude")]
     assert back.sort_by(key).equals(table.sort_by(key))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(1, 400)), min_size=1, max_size=12))
+def test_split_by_key_is_a_stable_sort(runs: list[tuple[int, int]]) -> None:
+    """Both paths (block copies of long runs, one take for short runs) vs numpy's stable sort."""
+    keys = np.repeat([k for k, _ in runs], [n for _, n in runs]).astype(np.int64)
+    table = pa.table({"row": np.arange(len(keys)), "s": [f"r{i}" for i in range(len(keys))]})
+    got = list(split_by_key(table, keys))
+    order = np.argsort(keys, kind="stable")
+    assert [k for k, _ in got] == sorted(set(keys.tolist()))
+    assert pa.concat_tables([t for _, t in got]).equals(table.take(order))
+
+
+def test_encodings_keep_what_readers_read(messages: pa.Table, tmp_path: Path) -> None:
+    """Dictionaries only for strings, no geometry statistics; DuckDB reads the same values."""
+    import duckdb
+
+    files = write_dataset(messages, tmp_path)
+    meta = pq.read_metadata(files[0])
+    chunks = {
+        meta.row_group(0).column(i).path_in_schema: meta.row_group(0).column(i)
+        for i in range(meta.num_columns)
+    }
+    assert "RLE_DICTIONARY" in chunks["icao24"].encodings
+    assert "RLE_DICTIONARY" not in chunks["latitude"].encodings
+    assert not chunks["geometry"].is_stats_set and chunks["timestamp"].is_stats_set
+    for f in files:
+        ours = pq.read_table(f)
+        rel = duckdb.sql(f"SELECT * FROM read_parquet('{f}')")
+        assert rel is not None
+        theirs = rel.to_arrow_table()
+        for name in ("icao24", "callsign", "latitude", "altitude", "geometry"):
+            assert ours.column(name).to_pylist() == theirs.column(name).to_pylist()
+        assert (
+            ours.column("timestamp")
+            .cast(pa.int64())
+            .equals(theirs.column("timestamp").cast(TIMESTAMP).cast(pa.int64()))
+        )

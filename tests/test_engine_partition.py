@@ -16,14 +16,16 @@ from hypothesis import strategies as st
 from overflight import ingest
 from overflight.engine.dask_engine import groups
 from overflight.engine.partition import (
+    SPILL_SCHEMA,
     Source,
+    conform_encoded,
     map_sources,
     partition_ids,
     plan_sources,
     read_partition,
     spill_files,
 )
-from overflight.errors import InputError
+from overflight.errors import FormatError, InputError
 from overflight.schema import conform
 from overflight.store.dataset import write_dataset
 
@@ -36,12 +38,30 @@ def messages(traffic_samples: Path) -> pa.Table:
 
 @settings(max_examples=50, deadline=None)
 @given(
-    st.lists(st.one_of(st.none(), st.text(min_size=1, max_size=8)), max_size=30),
+    st.lists(st.one_of(st.none(), st.text(min_size=0, max_size=8)), max_size=30),
     st.integers(1, 64),
+    st.integers(1, 4),
 )
-def test_partition_ids_are_crc32(values: list[str | None], n: int) -> None:
-    got = partition_ids(pa.array(values, pa.string()), n).tolist()
-    assert got == [zlib.crc32(v.encode()) % n if v else 0 for v in values]
+def test_partition_ids_are_crc32(values: list[str | None], n: int, chunks: int) -> None:
+    expected = [zlib.crc32(v.encode()) % n if v else 0 for v in values]
+    plain = pa.array(values, pa.string())
+    assert partition_ids(plain, n).tolist() == expected
+    # dictionary-encoded (as streamed Parquet is read) and chunked: the same ids
+    cut = len(values) // chunks
+    pieces = [plain.slice(i * cut, cut if i < chunks - 1 else None) for i in range(chunks)]
+    encoded = pa.chunked_array(
+        [c.dictionary_encode() for c in pieces], pa.dictionary(pa.int32(), pa.string())
+    )
+    assert partition_ids(encoded, n).tolist() == expected
+
+
+def test_conform_encoded_keeps_dictionaries_and_decodes_to_conform(messages: pa.Table) -> None:
+    t = messages.slice(0, 500).drop_columns(["squawk"])
+    t = t.set_column(1, "icao24", pc.dictionary_encode(t.column("icao24")))
+    enc = conform_encoded(t)
+    assert pa.types.is_dictionary(enc.schema.field("icao24").type)
+    assert enc.schema.field("squawk").type == pa.string()
+    assert enc.cast(SPILL_SCHEMA).equals(conform(t))
 
 
 def test_spill_keeps_aircraft_whole_and_in_order(messages: pa.Table, tmp_path: Path) -> None:
@@ -73,7 +93,26 @@ def test_map_tasks_write_separate_files(messages: pa.Table, tmp_path: Path) -> N
     b = map_sources(sources[half:], tmp_path / "spill", 3, map_id=1, batch_rows=5000)
     assert a.total + b.total == messages.num_rows
     names = {f.name for p in range(3) for f in spill_files(tmp_path / "spill", p)}
-    assert names <= {"m00000.parquet", "m00001.parquet"}
+    assert names <= {"m00000.arrow", "m00001.arrow"}
+
+
+def test_streamed_and_whole_file_sources_share_a_spill(
+    messages: pa.Table, traffic_samples: Path, tmp_path: Path
+) -> None:
+    """One buffer holding dictionary-read Parquet rows and plain rows of a JSON file."""
+    src = tmp_path / "in.parquet"
+    pq.write_table(messages, src)
+    other = traffic_samples / "surveys" / "texas.json.gz"
+    sources = plan_sources([src, other])
+    assert [s.streamed for s in sources] == [True, False]
+    res = map_sources(sources, tmp_path / "spill", 3, batch_rows=10**7)
+    everything = pa.concat_tables([messages, conform(ingest.read(other))])
+    assert res.total == everything.num_rows
+    ids = partition_ids(everything.column("icao24"), 3)
+    for p in range(3):
+        part = read_partition(tmp_path / "spill", p)
+        assert part.schema == SPILL_SCHEMA
+        assert part.equals(everything.filter(pa.array(ids == p)).combine_chunks())
 
 
 def test_whole_file_formats_are_read_with_ingest(traffic_samples: Path, tmp_path: Path) -> None:
@@ -100,3 +139,27 @@ def test_groups_are_contiguous_and_balanced() -> None:
     totals = [sum(s.rows or 0 for s in g) for g in gs]
     assert len(gs) == 3 and max(totals) <= 10
     assert np.sum(totals) == sum(sizes)
+
+
+def test_damaged_spill_file_names_the_file(messages: pa.Table, tmp_path: Path) -> None:
+    src = tmp_path / "in.parquet"
+    pq.write_table(messages, src)
+    map_sources(plan_sources([src]), tmp_path / "spill", 2)
+    victim = spill_files(tmp_path / "spill", 0)[0]
+    victim.write_bytes(victim.read_bytes()[:100])
+    with pytest.raises(FormatError, match=victim.name):
+        read_partition(tmp_path / "spill", 0)
+
+
+def test_streamed_file_without_some_string_columns(messages: pa.Table, tmp_path: Path) -> None:
+    """Dictionary reading only asks for the string columns a file has."""
+    t = messages.drop_columns(["callsign", "squawk"])
+    t = t.append_column("tags", pa.array([["x"]] * t.num_rows, pa.list_(pa.string())))
+    src = tmp_path / "in.parquet"
+    pq.write_table(t, src)
+    res = map_sources(plan_sources([src]), tmp_path / "spill", 2)
+    ids = partition_ids(messages.column("icao24"), 2)
+    for p in range(2):
+        expected = conform(t).filter(pa.array(ids == p)).combine_chunks()
+        assert read_partition(tmp_path / "spill", p).equals(expected)
+    assert res.total == messages.num_rows

@@ -48,7 +48,8 @@ import pyarrow.compute as pc
 from overflight import ingest
 from overflight.errors import InputError
 from overflight.schema import MESSAGE_SCHEMA, TIMESTAMP, conform
-from overflight.store.export import NS_PER_DAY, PartitionedWriter, write_layout_file
+from overflight.store.dataset import PartitionedWriter
+from overflight.store.export import NS_PER_DAY, write_layout_file
 
 GENERATOR_FILE = "_generator.json"
 

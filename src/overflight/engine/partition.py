@@ -18,9 +18,12 @@ How inputs are read, so that memory stays bounded whatever their size:
   :func:`overflight.ingest.read` and spilled at once, so one *file* must fit
   in memory (split big raw captures into several files).
 
-Spill files are ``SPILL/p<partition>/m<map task>.parquet``: a map task
+Spill files are ``SPILL/p<partition>/m<map task>.arrow``: a map task
 writes its own file per partition, so map tasks never share a file, and a
-partition is read back in map-task order, which is the input order.
+partition is read back in map-task order, which is the input order.  They
+are Arrow IPC streams with LZ4-compressed buffers: a spill file is written
+once and read once by the same code, so it needs no Parquet encoding (which
+costs several times more CPU to write and to read back).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from overflight import ingest
@@ -47,12 +51,42 @@ from overflight.store.dataset import dataset_files, is_dataset, iter_batches
 #: The message table as :func:`overflight.schema.conform` returns it (nullable fields).
 SPILL_SCHEMA = conform(MESSAGE_SCHEMA.empty_table()).schema
 
+#: Suffix of the spill files (Arrow IPC stream format).
+SPILL_SUFFIX = ".arrow"
+
 #: Columns a Parquet file needs to be streamed as it is.
 STREAM_COLUMNS = frozenset({"timestamp", "icao24", "latitude", "longitude"})
+
+#: String columns read dictionary-encoded from streamed Parquet: cheaper to
+#: decode, and partition ids come from the dictionary (see :func:`partition_ids`).
+DICTIONARY_COLUMNS = ("icao24", "callsign", "squawk", "source")
+
+
+def _crc_ids(values: pa.Array, partitions: int) -> npt.NDArray[np.int64]:
+    """``crc32(value) mod partitions`` per value of a string array (null, empty: 0)."""
+    return np.array(
+        [zlib.crc32(v.encode()) % partitions if v else 0 for v in values.to_pylist()],
+        dtype=np.int64,
+    )
+
+
+def _array_ids(arr: pa.Array, partitions: int) -> npt.NDArray[np.int64]:
+    if not pa.types.is_dictionary(arr.type):
+        # one CRC per distinct address, not per row
+        arr = pc.dictionary_encode(pc.fill_null(arr.cast(pa.string()), ""))
+    per_value = _crc_ids(arr.dictionary.cast(pa.string()), partitions)
+    if len(per_value) == 0:
+        return np.zeros(len(arr), dtype=np.int64)
+    idx = pc.fill_null(arr.indices, 0).to_numpy(zero_copy_only=False)
+    out: npt.NDArray[np.int64] = np.where(arr.indices.is_valid(), per_value[idx], 0)
+    return out.astype(np.int64)
 
 
 def partition_ids(icao24: pa.Array | pa.ChunkedArray, partitions: int) -> npt.NDArray[np.int64]:
     """Partition of each row: CRC-32 of the address modulo ``partitions`` (null: 0).
+
+    ``icao24`` may be dictionary-encoded (as read from Parquet with
+    ``read_dictionary``): then one CRC per dictionary value, no hashing.
 
     Examples
     --------
@@ -62,17 +96,9 @@ def partition_ids(icao24: pa.Array | pa.ChunkedArray, partitions: int) -> npt.ND
     >>> zlib.crc32(b"4ca7b5") % 7
     3
     """
-    arr = icao24.combine_chunks() if isinstance(icao24, pa.ChunkedArray) else icao24
-    arr = pc.fill_null(arr.cast(pa.string()), "")
-    enc = pc.dictionary_encode(arr)
-    uniques = enc.dictionary.to_pylist()
-    # one CRC per distinct address, not per row
-    per_value = np.array([zlib.crc32(u.encode()) % partitions if u else 0 for u in uniques])
-    idx = enc.indices.to_numpy(zero_copy_only=False)
-    out: npt.NDArray[np.int64] = (
-        per_value[idx].astype(np.int64) if len(uniques) else (np.zeros(len(arr), dtype=np.int64))
-    )
-    return out
+    chunks = icao24.chunks if isinstance(icao24, pa.ChunkedArray) else [icao24]
+    parts = [_array_ids(c, partitions) for c in chunks if len(c)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -128,19 +154,50 @@ def plan_sources(
 def source_tables(
     source: Source, options: AnalyzeOptions, batch_rows: int
 ) -> Iterator[tuple[pa.Table, dict[str, Any] | None]]:
-    """Message tables of one source, with the reader's stats on the last one."""
+    """Message tables of one source, with the reader's stats on the last one.
+
+    Streamed tables may hold the :data:`DICTIONARY_COLUMNS` dictionary-encoded;
+    :class:`Spiller` conforms them to :data:`SPILL_SCHEMA`.
+    """
     if source.streamed:
         cols = [f.name for f in MESSAGE_SCHEMA]
         rows = 0
-        for batch in iter_batches([source.path], cols, batch_rows):
+        for batch in iter_batches([source.path], cols, batch_rows, DICTIONARY_COLUMNS):
             rows += batch.num_rows
-            yield conform(pa.Table.from_batches([batch])), None
+            yield pa.Table.from_batches([batch]), None
         yield SPILL_SCHEMA.empty_table(), {"format": "parquet (streamed)", "records": rows}
         return
     fmt = options.fmt or ("table" if options.mapping else ingest.detect_format(source.path))
     table = ingest.read(source.path, fmt=fmt, **options.reader_options(fmt))
     stats = ingest.table_stats(table)
     yield conform(table.replace_schema_metadata(None)), stats
+
+
+def conform_encoded(table: pa.Table) -> pa.Table:
+    """:func:`~overflight.schema.conform` to :data:`SPILL_SCHEMA`, dictionary strings kept.
+
+    Columns dictionary-encoded with the right value type stay encoded, so
+    that reordering rows moves indices, not strings; a cast to
+    :data:`SPILL_SCHEMA` decodes them.
+
+    Examples
+    --------
+    >>> t = pa.table({"icao24": pa.array(["a", "b"]).dictionary_encode(), "timestamp": [0, 1]})
+    >>> conform_encoded(t).cast(SPILL_SCHEMA).equals(conform(t))
+    True
+    """
+    arrays, fields = [], []
+    for f in SPILL_SCHEMA:
+        col = table.column(f.name) if f.name in table.column_names else None
+        if col is None:
+            col = pa.nulls(table.num_rows, f.type)
+        elif pa.types.is_dictionary(col.type) and col.type.value_type == f.type:
+            f = pa.field(f.name, col.type)
+        elif col.type != f.type:
+            col = col.cast(f.type)
+        arrays.append(col)
+        fields.append(f)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
 @dataclass
@@ -155,10 +212,17 @@ class MapResult:
         return sum(self.rows)
 
 
+def _stable_order(pid: npt.NDArray[np.int64], partitions: int) -> npt.NDArray[np.intp]:
+    """Stable sort order of partition ids (a radix sort when they fit in 16 bits)."""
+    small = pid.astype(np.int16) if partitions <= np.iinfo(np.int16).max else pid
+    return np.argsort(small, kind="stable")
+
+
 class Spiller:
     """Writes rows into per-partition spill files, buffering up to ``max_buffered_rows``.
 
     One instance per map task; not thread-safe.  Call :meth:`close`.
+    ``compression`` is the IPC buffer codec: ``"lz4"``, ``"zstd"`` or None.
     """
 
     def __init__(
@@ -167,7 +231,7 @@ class Spiller:
         partitions: int,
         map_id: int,
         max_buffered_rows: int = 1_000_000,
-        compression: str = "lz4",
+        compression: str | None = "lz4",
     ) -> None:
         self.spill_dir = Path(spill_dir)
         self.partitions = partitions
@@ -175,48 +239,68 @@ class Spiller:
         self.max_buffered_rows = max_buffered_rows
         self.compression = compression
         self.rows = [0] * partitions
-        self._buffers: dict[int, list[pa.Table]] = {}
+        self._buffers: list[tuple[pa.Table, npt.NDArray[np.int64]]] = []
         self._buffered = 0
-        self._writers: dict[int, pq.ParquetWriter] = {}
+        self._writers: dict[int, tuple[pa.NativeFile, ipc.RecordBatchStreamWriter]] = {}
 
     def write(self, table: pa.Table) -> None:
         """Send each row of ``table`` (a message table) to its partition."""
         if table.num_rows == 0:
             return
         pid = partition_ids(table.column("icao24"), self.partitions)
-        order = np.argsort(pid, kind="stable")  # keeps the input order inside a partition
-        spid = pid[order]
-        cuts = np.flatnonzero(np.diff(spid)) + 1
-        table = table.take(pa.array(order)) if len(cuts) else table
-        bounds = [0, *cuts.tolist(), len(spid)]
-        for lo, hi in itertools.pairwise(bounds):
-            p = int(spid[lo])
-            self._buffers.setdefault(p, []).append(table.slice(lo, hi - lo))
-            self.rows[p] += hi - lo
+        self._buffers.append((conform_encoded(table), pid))
+        counts = np.bincount(pid, minlength=self.partitions).tolist()
+        self.rows = [a + b for a, b in zip(self.rows, counts, strict=True)]
         self._buffered += table.num_rows
         if self._buffered >= self.max_buffered_rows:
             self.flush()
 
+    def _writer(self, p: int) -> ipc.RecordBatchStreamWriter:
+        entry = self._writers.get(p)
+        if entry is None:
+            folder = self.spill_dir / f"p{p:05d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            sink = pa.OSFile(str(folder / f"m{self.map_id:05d}{SPILL_SUFFIX}"), "wb")
+            options = ipc.IpcWriteOptions(compression=self.compression)
+            entry = (sink, ipc.new_stream(sink, SPILL_SCHEMA, options=options))
+            self._writers[p] = entry
+        return entry[1]
+
     def flush(self) -> None:
-        """Write every buffered row to its spill file."""
-        for p, parts in sorted(self._buffers.items()):
-            writer = self._writers.get(p)
-            if writer is None:
-                folder = self.spill_dir / f"p{p:05d}"
-                folder.mkdir(parents=True, exist_ok=True)
-                path = folder / f"m{self.map_id:05d}.parquet"
-                writer = pq.ParquetWriter(path, SPILL_SCHEMA, compression=self.compression)
-                self._writers[p] = writer
-            writer.write_table(pa.concat_tables(parts).cast(SPILL_SCHEMA))
+        """Write every buffered row to its spill file (one record batch per partition).
+
+        The buffered tables are reordered by partition with one ``take``
+        (stable: input order inside a partition), then sliced.
+        """
+        if not self._buffers:
+            return
+        tables = [t for t, _ in self._buffers]
+        if any(t.schema != tables[0].schema for t in tables):
+            tables = [t.cast(SPILL_SCHEMA) for t in tables]
+        table = pa.concat_tables(tables)
+        pid = np.concatenate([p for _, p in self._buffers])
         self._buffers.clear()
         self._buffered = 0
+        order = _stable_order(pid, self.partitions)
+        spid = pid[order]
+        cuts = np.flatnonzero(np.diff(spid)) + 1
+        # dictionary columns are reordered as indices, then decoded
+        table = table.take(pa.array(order)) if len(cuts) else table.combine_chunks()
+        if table.schema != SPILL_SCHEMA:
+            table = table.cast(SPILL_SCHEMA)
+        bounds = [0, *cuts.tolist(), len(spid)]
+        for lo, hi in itertools.pairwise(bounds):
+            self._writer(int(spid[lo])).write_table(table.slice(lo, hi - lo))
 
     def close(self) -> None:
         """Flush and close every spill file."""
-        self.flush()
-        for writer in self._writers.values():
-            writer.close()
-        self._writers.clear()
+        try:
+            self.flush()
+        finally:
+            for sink, writer in self._writers.values():
+                writer.close()
+                sink.close()
+            self._writers.clear()
 
 
 def map_sources(
@@ -251,19 +335,23 @@ def map_sources(
 def spill_files(spill_dir: str | Path, partition: int) -> list[Path]:
     """The spill files of one partition, in map-task (that is, input) order."""
     folder = Path(spill_dir) / f"p{partition:05d}"
-    return sorted(folder.glob("m*.parquet")) if folder.is_dir() else []
+    return sorted(folder.glob(f"m*{SPILL_SUFFIX}")) if folder.is_dir() else []
+
+
+def _read_spill(path: Path) -> pa.Table:
+    try:
+        with pa.OSFile(str(path), "rb") as f:
+            return ipc.open_stream(f).read_all()
+    except (pa.ArrowException, OSError) as exc:
+        raise FormatError(f"cannot read spill file ({exc})", path) from exc
 
 
 def read_partition(spill_dir: str | Path, partition: int) -> pa.Table:
-    """All the messages of one partition, in input order."""
+    """All the messages of one partition, in input order (one chunk per column)."""
     files = spill_files(spill_dir, partition)
     if not files:
         return SPILL_SCHEMA.empty_table()
-    try:
-        tables = [pq.read_table(f) for f in files]
-    except (pa.ArrowException, OSError) as exc:
-        raise FormatError(f"cannot read spill file ({exc})", files[0]) from exc
-    return pa.concat_tables(tables).combine_chunks()
+    return pa.concat_tables([_read_spill(f) for f in files]).combine_chunks()
 
 
 def estimate_rows(sources: Sequence[Source]) -> int:

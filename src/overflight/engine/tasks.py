@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from overflight.engine.partition import read_partition
 from overflight.pipeline import Analysis, Context, process
-from overflight.store.export import PartitionedWriter
+from overflight.store.dataset import PartitionedWriter
 
 #: Optional per-partition extra output: ``f(analysis, context) -> table``.
 Collector = Callable[[Analysis, Context], pa.Table]

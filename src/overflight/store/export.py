@@ -21,21 +21,24 @@ Layout (hive style, one folder level per key, GeoParquet files)::
   ``Point`` geometries, the file's bounding box and no ``crs`` (which means
   OGC:CRS84, longitude/latitude on WGS84), so GeoPandas, GDAL and DuckDB
   spatial open a file as a layer of points.
+* Files are zstd-compressed; only string columns are dictionary-encoded and
+  ``geometry`` has no column statistics (:func:`write_options`).
 * ``_overflight_dataset.json``: ``{"layout": "overflight-day", "version": 1,
   "region_deg": null, "rows": N, "files": N, "columns": [...]}``.
 
-Writers only ever add files (``part-<tag>-<n>.parquet`` with a tag per
-writer), so several processes can write one dataset at once as long as their
-tags differ.
+Writers (:class:`overflight.store.dataset.PartitionedWriter`) only ever add
+files (``part-<tag>-<n>.parquet`` with a tag per writer), so several
+processes can write one dataset at once as long as their tags differ.
+This module holds the layout's definitions (keys, names, WKB, metadata,
+Parquet options) and the export from the store.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +58,8 @@ LAYOUT_FILE = "_overflight_dataset.json"
 GEOMETRY = "geometry"
 NULL_KEY = "__HIVE_DEFAULT_PARTITION__"
 NS_PER_DAY = 86_400 * 10**9
+#: Below this mean run length (rows of one key in a row), rows are gathered with a take.
+MIN_RUN_ROWS = 200
 #: Tile sizes (degrees) accepted for the ``region`` level: they divide 180.
 REGION_DEGREES = (1, 2, 3, 5, 6, 10, 15, 30, 45, 90)
 
@@ -75,16 +80,14 @@ def wkb_points(longitude: npt.ArrayLike, latitude: npt.ArrayLike) -> pa.Array:
     raw = np.empty((n, 21), dtype=np.uint8)
     raw[:, 0] = 1  # little endian
     raw[:, 1:5] = np.frombuffer(np.uint32(1).tobytes("C"), dtype=np.uint8)  # wkbPoint
-    raw[:, 5:13] = x.astype("<f8").view(np.uint8).reshape(n, 8)
-    raw[:, 13:21] = y.astype("<f8").view(np.uint8).reshape(n, 8)
+    raw[:, 5:13] = x.astype("<f8", copy=False).view(np.uint8).reshape(n, 8)
+    raw[:, 13:21] = y.astype("<f8", copy=False).view(np.uint8).reshape(n, 8)
     valid = np.isfinite(x) & np.isfinite(y)
     offsets = np.arange(0, 21 * n + 1, 21, dtype=np.int32)
-    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little").tobytes())
+    nulls = int(n - np.count_nonzero(valid))
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
     return pa.Array.from_buffers(
-        pa.binary(),
-        n,
-        [bitmap, pa.py_buffer(offsets.tobytes()), pa.py_buffer(raw.tobytes())],
-        null_count=int(n - valid.sum()),
+        pa.binary(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(raw)], null_count=nulls
     )
 
 
@@ -100,6 +103,34 @@ def geo_metadata(bbox: tuple[float, float, float, float] | None) -> dict[str, An
     if bbox is not None:
         column["bbox"] = list(bbox)
     return {"version": "1.1.0", "primary_column": GEOMETRY, "columns": {GEOMETRY: column}}
+
+
+def write_options(schema: pa.Schema) -> dict[str, Any]:
+    """Parquet encoding options of a points file with this (Arrow) schema.
+
+    Dictionary encoding only for string (byte array) columns, where it pays:
+    numeric columns rarely fit a dictionary page and fall back to plain
+    encoding after hashing every value for nothing.  Statistics for every
+    column but ``geometry`` (min/max of WKB bytes is meaningless; the bbox is
+    in the ``geo`` metadata).  Neither changes what a reader reads back.
+
+    Examples
+    --------
+    >>> s = pa.schema([("icao24", pa.string()), ("latitude", pa.float64()),
+    ...                (GEOMETRY, pa.binary())])
+    >>> opts = write_options(s)
+    >>> opts["use_dictionary"], opts["write_statistics"]
+    (['icao24'], ['icao24', 'latitude'])
+    """
+    sink = pa.BufferOutputStream()
+    pq.write_table(schema.empty_table(), sink)
+    leaves = pq.ParquetFile(pa.BufferReader(sink.getvalue())).schema
+    columns = [leaves.column(i) for i in range(len(leaves))]
+    data = [c for c in columns if c.path.split(".")[0] != GEOMETRY]
+    return {
+        "use_dictionary": [c.path for c in data if c.physical_type == "BYTE_ARRAY"],
+        "write_statistics": [c.path for c in data],
+    }
 
 
 def day_numbers(timestamps: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.int64]:
@@ -137,7 +168,7 @@ def region_label(lat_tile: int, lon_tile: int, region_deg: int) -> str:
     return f"{ns}{abs(lat0):02d}{ew}{abs(lon0):03d}"
 
 
-def _coords(table: pa.Table) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def coordinates(table: pa.Table) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     def col(name: str) -> npt.NDArray[np.float64]:
         if name not in table.column_names:
             return np.full(table.num_rows, np.nan)
@@ -148,12 +179,12 @@ def _coords(table: pa.Table) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.fl
     return col("longitude"), col("latitude")
 
 
-def _keys(table: pa.Table, region_deg: int | None) -> npt.NDArray[np.int64]:
+def partition_keys(table: pa.Table, region_deg: int | None) -> npt.NDArray[np.int64]:
     """One integer per row: day, and region tile, packed together."""
     day = day_numbers(table.column("timestamp"))
     if region_deg is None:
         return day
-    lon, lat = _coords(table)
+    lon, lat = coordinates(table)
     ok = np.isfinite(lon) & np.isfinite(lat)
     # 1000 tile rows/columns at most (1-degree tiles: 180 x 360), 999 = no position
     row = np.where(ok, np.floor(np.clip(lat, -90, 89.999999) / region_deg), 999 - 500)
@@ -163,150 +194,45 @@ def _keys(table: pa.Table, region_deg: int | None) -> npt.NDArray[np.int64]:
     return day * 1_000_000 + tile
 
 
-def _key_path(key: int, region_deg: int | None) -> str:
+def split_by_key(table: pa.Table, keys: npt.NDArray[np.int64]) -> Iterator[tuple[int, pa.Table]]:
+    """The rows of each key, keys ascending, rows in table order within a key.
+
+    Rows usually come in long runs of one key (a points table is sorted by
+    aircraft and time, so by day within an aircraft): then the runs are
+    copied as blocks; otherwise the rows are gathered with one ``take``.
+
+    Examples
+    --------
+    >>> t = pa.table({"v": [1, 2, 3, 4]})
+    >>> [(k, p.column("v").to_pylist()) for k, p in split_by_key(t, np.array([5, 3, 5, 3]))]
+    [(3, [2, 4]), (5, [1, 3])]
+    """
+    n = len(keys)
+    starts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+    starts = np.concatenate([[0], starts]) if n else starts
+    if len(starts) * MIN_RUN_ROWS > n:  # short runs: one gather
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        table = table.take(pa.array(order))
+        starts = np.concatenate([[0], np.flatnonzero(keys[1:] != keys[:-1]) + 1])
+    stops = np.append(starts[1:], n)
+    by_key = np.argsort(keys[starts], kind="stable")
+    run_keys = keys[starts][by_key]
+    first = np.flatnonzero(np.diff(run_keys, prepend=run_keys[:1] - 1))
+    for lo, hi in itertools.pairwise([*first.tolist(), len(by_key)]):
+        runs = by_key[lo:hi]
+        parts = [table.slice(int(starts[r]), int(stops[r] - starts[r])) for r in runs]
+        part = parts[0] if len(parts) == 1 else pa.concat_tables(parts).combine_chunks()
+        yield int(run_keys[lo]), part
+
+
+def key_path(key: int, region_deg: int | None) -> str:
     if region_deg is None:
         return f"day={day_label(key)}"
     day, tile = divmod(key, 1_000_000)
     row, colm = divmod(tile, 1000)
     region = "none" if row == 999 else region_label(row - 500, colm - 500, region_deg)
     return f"day={day_label(day)}/region={region}"
-
-
-@dataclass
-class _Open:
-    writer: pq.ParquetWriter
-    path: Path
-    bbox: list[float] = field(default_factory=lambda: [math.inf, math.inf, -math.inf, -math.inf])
-    rows: int = 0
-
-
-class PartitionedWriter:
-    """Writes tables into the day-partitioned GeoParquet layout, in any order.
-
-    Holds one open Parquet file per partition key seen (at most ``max_open``;
-    the least recently used is closed and a new file started when needed) and
-    buffers rows per key until ``row_group_rows`` are there, so memory stays
-    bounded by ``max_buffered_rows`` whatever is written.  Not thread-safe;
-    call :meth:`close` (or use it as a context manager) to finish the files.
-
-    Parameters
-    ----------
-    root
-        The dataset folder (created when missing).
-    tag
-        Distinguishes the files of this writer from those of other writers of
-        the same dataset (a partition number, a process id).
-    region_deg
-        Tile size of the optional ``region`` level, one of
-        :data:`REGION_DEGREES`; None for day only.
-    """
-
-    def __init__(
-        self,
-        root: str | Path,
-        *,
-        tag: str = "0",
-        region_deg: int | None = None,
-        compression: str = "zstd",
-        row_group_rows: int = 262_144,
-        max_buffered_rows: int = 2_000_000,
-        max_open: int = 64,
-    ) -> None:
-        if region_deg is not None and region_deg not in REGION_DEGREES:
-            raise StoreError(f"region_deg must be one of {REGION_DEGREES}, got {region_deg}")
-        self.root = Path(root)
-        self.tag = tag
-        self.region_deg = region_deg
-        self.compression = compression
-        self.row_group_rows = row_group_rows
-        self.max_buffered_rows = max_buffered_rows
-        self.max_open = max_open
-        self.rows = 0
-        self.files: list[Path] = []
-        self.columns: list[str] = []
-        self._buffers: dict[int, list[pa.Table]] = {}
-        self._buffered: dict[int, int] = {}
-        self._open: dict[int, _Open] = {}
-        self._seq = 0
-        self._schema: pa.Schema | None = None
-
-    def __enter__(self) -> PartitionedWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def write(self, table: pa.Table | pa.RecordBatch) -> None:
-        """Add rows (any partition keys, any order)."""
-        if isinstance(table, pa.RecordBatch):
-            table = pa.Table.from_batches([table])
-        if table.num_rows == 0:
-            return
-        if self._schema is None:
-            self._schema = table.schema.remove_metadata()
-            self.columns = list(table.column_names)
-        elif table.schema.remove_metadata() != self._schema:
-            table = table.select(self.columns).cast(self._schema)
-        keys = _keys(table, self.region_deg)
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        cuts = np.flatnonzero(np.diff(sorted_keys)) + 1
-        table = table.take(pa.array(order)) if len(cuts) else table
-        bounds = [0, *cuts.tolist(), len(keys)]
-        for lo, hi in itertools.pairwise(bounds):
-            key = int(sorted_keys[lo])
-            self._buffers.setdefault(key, []).append(table.slice(lo, hi - lo))
-            self._buffered[key] = self._buffered.get(key, 0) + hi - lo
-            if self._buffered[key] >= self.row_group_rows:
-                self._flush(key)
-        while sum(self._buffered.values()) > self.max_buffered_rows:
-            self._flush(max(self._buffered, key=self._buffered.__getitem__))
-
-    def _flush(self, key: int) -> None:
-        parts = self._buffers.pop(key, [])
-        self._buffered.pop(key, None)
-        if not parts:
-            return
-        table = pa.concat_tables(parts)
-        lon, lat = _coords(table)
-        geom = wkb_points(lon, lat)
-        table = table.append_column(pa.field(GEOMETRY, pa.binary()), geom)
-        entry = self._open.pop(key, None)
-        if entry is None:
-            if len(self._open) >= self.max_open:
-                oldest = next(iter(self._open))
-                self._finish(self._open.pop(oldest))
-            folder = self.root / _key_path(key, self.region_deg)
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"part-{self.tag}-{self._seq}.parquet"
-            self._seq += 1
-            writer = pq.ParquetWriter(path, table.schema, compression=self.compression)
-            entry = _Open(writer, path)
-        self._open[key] = entry  # most recently used last
-        entry.writer.write_table(table, row_group_size=max(self.row_group_rows, 1))
-        entry.rows += table.num_rows
-        ok = np.isfinite(lon) & np.isfinite(lat)
-        if ok.any():
-            b = entry.bbox
-            b[0], b[1] = min(b[0], float(lon[ok].min())), min(b[1], float(lat[ok].min()))
-            b[2], b[3] = max(b[2], float(lon[ok].max())), max(b[3], float(lat[ok].max()))
-
-    def _finish(self, entry: _Open) -> None:
-        bbox = tuple(entry.bbox) if math.isfinite(entry.bbox[0]) else None
-        meta = geo_metadata(bbox)  # type: ignore[arg-type]
-        entry.writer.add_key_value_metadata({"geo": json.dumps(meta)})
-        entry.writer.close()
-        self.files.append(entry.path)
-        self.rows += entry.rows
-
-    def close(self) -> list[Path]:
-        """Flush every buffer, finish every file; return the files written."""
-        for key in list(self._buffers):
-            self._flush(key)
-        for entry in list(self._open.values()):
-            self._finish(entry)
-        self._open.clear()
-        return self.files
 
 
 def write_layout_file(
@@ -379,6 +305,9 @@ def export(
             sql, params = sql + " WHERE analysis_id = $aid", {"aid": analysis_id}
         reader = con.sql(sql, params=params).to_arrow_reader(batch_rows)
         out.mkdir(parents=True, exist_ok=True)
+        # the writer module builds on this one's definitions
+        from overflight.store.dataset import PartitionedWriter
+
         with PartitionedWriter(out, region_deg=region_deg) as writer:
             for batch in reader:
                 writer.write(_canonical_batch(batch))
