@@ -27,6 +27,7 @@ from overflight.airspace.distance_reference import (
     border_distance_reference,
     boundary_distance_m_reference,
 )
+from overflight.airspace.lookup import sub_lists
 from overflight.airspace.nearest import SampleIndex
 from overflight.errors import BoundaryError
 from overflight.geodesy import destination
@@ -292,3 +293,40 @@ def test_sparse_cells_get_lists_over_several_calls(boundaries: Boundaries) -> No
         boundaries, "airspace_entry", "FRA", lon.ravel(), lat.ravel(), 500_000.0
     )
     _same(again, ref)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    where=st.sampled_from([(0.0, 45.0), (179.99, 10.0), (-180.0, -89.99), (7.0, 89.999)]),
+)
+def test_compiled_lookup_equals_cell_arithmetic(seed: int, where: tuple[float, float]) -> None:
+    """:func:`sub_lists` picks the sub-cell that :func:`cell_ids` on the fine grid
+    gives, and the -1 / -2 cases of its definition, with runs of repeated cells."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    lon = np.repeat(where[0] + rng.uniform(-0.3, 0.3, n // 3), 3)
+    lat = np.clip(np.repeat(where[1] + rng.uniform(-0.3, 0.3, n // 3), 3), -90, 90)
+    lon = np.where(lon >= 180, lon - 360, lon)
+    cell = cell_ids(lon, lat, cells.RES_DEG)
+    keys = np.unique(cell)[::2]  # every other cell has a slot
+    slot = rng.permutation(keys.size)
+    floor = rng.choice([0.0, 1e3, 1e6], keys.size)
+    base = np.where(rng.random(keys.size) < 0.2, -1, np.arange(keys.size) * cells.SUB**2)
+    counts = rng.integers(0, 3, keys.size * cells.SUB**2)
+    start = np.concatenate([[0], np.cumsum(counts)])
+    cap = rng.choice([5e5, 10.0], lon.size)
+    got = sub_lists(lon, lat, cell, keys, slot, floor, base, start, cap, cells.RES_DEG, cells.SUB)
+    fine = cell_ids(lon, lat, cells.RES_DEG / cells.SUB)
+    ncol = round(360 / (cells.RES_DEG / cells.SUB))
+    for i in range(lon.size):
+        k = np.searchsorted(keys, cell[i])
+        s = slot[k] if k < keys.size and keys[k] == cell[i] else -1
+        if (floor[s] if s >= 0 else 0.0) >= cap[i]:
+            want = -2
+        elif s < 0 or base[s] < 0:
+            want = -1
+        else:
+            sc = base[s] + (fine[i] // ncol % cells.SUB) * cells.SUB + fine[i] % ncol % cells.SUB
+            want = sc if counts[sc] > 0 else -1
+        assert got[i] == want

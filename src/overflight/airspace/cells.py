@@ -43,6 +43,7 @@ from overflight.airspace import cache
 from overflight.airspace.arcs import nearest_listed_m, unit_vectors
 from overflight.airspace.cellgeom import caps, cell_ids, corner, lattice, undominated
 from overflight.airspace.grid import BoolArray, FloatArray, IntArray, sorted_unique
+from overflight.airspace.lookup import distinct_counts, sub_lists
 from overflight.airspace.nearest import MARGIN_M, SampleIndex, tree_workers
 from overflight.geodesy import EARTH_RADIUS_M
 
@@ -179,6 +180,10 @@ class CellLists:
         order = np.argsort(keys, kind="stable")
         self._met_keys, self._met = keys[order], np.concatenate([old, total[keep]])[order]
         return want
+
+    def lookup_arrays(self) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+        """Sorted cell keys, their slots, and per slot the floor and base."""
+        return self._keys, self._slot, self.floor_m, self.base
 
     def _find(self, cells: IntArray) -> IntArray:
         if self._keys.size == 0:
@@ -325,38 +330,36 @@ def fast_distance(
     out = np.array(cap, dtype=np.float64)
     if index.empty or lon.size == 0 or not (cap > 0).any():
         return out
-    p = unit_vectors(lat, lon)
     cells = cell_ids(lon, lat, RES_DEG)
-    uniq = sorted_unique(cells)
-    where = np.searchsorted(uniq, cells)
+    uniq, met = distinct_counts(cells)
     lists = cell_lists(index)
     # lists are worked out for cells with enough points (else the k-d tree is cheaper)
-    slot = lists.slots(uniq, lists.wanted(uniq, np.bincount(where, minlength=uniq.size)))[where]
+    lists.slots(uniq, lists.wanted(uniq, met))
     lists.save()
-    known = np.flatnonzero(slot >= 0)
-    floor = np.zeros(lon.size)
-    floor[known] = lists.floor_m[slot[known]]
-    todo = floor < cap
-    base = np.full(lon.size, -1, np.int64)
-    base[known] = lists.base[slot[known]]
-    sub = np.full(lon.size, -1, np.int64)
-    listed = np.flatnonzero(todo & (base >= 0))
-    fine = cell_ids(lon[listed], lat[listed], RES_DEG / SUB)
-    ncol = NCOL * SUB
-    sub[listed] = base[listed] + (fine // ncol % SUB) * SUB + fine % ncol % SUB
-    start = lists.start[np.maximum(sub, 0)]
-    count = np.where(sub >= 0, lists.start[sub + 1] - start, 0)
-    kd = np.flatnonzero(todo & (count == 0))
+    sub = sub_lists(
+        lon, lat, cells, *lists.lookup_arrays(), lists.start, cap, res_deg=RES_DEG, sub=SUB
+    )
+    need = np.flatnonzero(sub != -2)
+    p = unit_vectors(lat[need], lon[need])
+    at_kd = sub[need] == -1
+    kd = need[at_kd]
     if kd.size:
-        out[kd] = np.minimum(index.distance(p[kd], float(cap[kd].max())), cap[kd])
-    listed = np.flatnonzero(count > 0)
+        out[kd] = np.minimum(index.distance(p[at_kd], float(cap[kd].max())), cap[kd])
+    listed = need[~at_kd]
     if listed.size:
         # fill the frames of every arc used, then walk each point's list once
-        used = sorted_unique(sub[listed])
+        used, _ = distinct_counts(sub[listed])
         n_used = np.diff(lists.start)[used]
         within = np.arange(n_used.sum()) - np.repeat(np.cumsum(n_used) - n_used, n_used)
         index.store.fill(lists.arcs[np.repeat(lists.start[used], n_used) + within])
+        s = sub[listed]
+        start = lists.start[s]
         out[listed] = nearest_listed_m(
-            p[listed], index.store.all_frames, lists.arcs, start[listed], count[listed], cap[listed]
+            p[~at_kd],
+            index.store.all_frames,
+            lists.arcs,
+            start,
+            lists.start[s + 1] - start,
+            cap[listed],
         )
     return out
