@@ -17,17 +17,33 @@ which chains
     one row per flight (:data:`overflight.schema.FLIGHT_SCHEMA`).
 
 All functions return new tables and never modify their input.
+
+:func:`run` gives exactly what that chain gives, without its repeated work:
+the positions are taken from the messages once, already in the order
+:func:`clean` sorts by; the aircraft codes and times are passed on
+(``presorted=``) instead of worked out again by each step; the flights table
+comes from each row's flight number (:mod:`overflight.clean.summary`) rather
+than from grouping a million ``flight_id`` strings.
+
+The sequential parts (forward fills, the segment decision, short detours,
+per-flight summaries) are compiled loops (:mod:`overflight.jit`); each module
+says which and why.  On a 1,000,000-point dataset the stage went from about
+2.4 to about 0.4 CPU-s; ``tests/test_clean_speed_equiv.py`` checks it against
+the numpy implementation it replaced.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
-from overflight.clean.flights import flights_table, split_flights
-from overflight.clean.positions import to_positions
-from overflight.clean.reject import REASONS, clean, reason_counts
+from overflight.clean._arrays import IntArray
+from overflight.clean.flights import flights_table, split_flights, split_numbered
+from overflight.clean.positions import plan_positions, take_positions, to_positions
+from overflight.clean.reject import REASONS, clean, clean_order, reason_counts
+from overflight.clean.summary import flights_of
 
 __all__ = [
     "REASONS",
@@ -63,5 +79,25 @@ def run(messages: pa.Table, **params: Any) -> tuple[pa.Table, pa.Table]:
     """
     pos_kw = {k: params.pop(k) for k in _POSITION_PARAMS if k in params}
     fl_kw = {k: params.pop(k) for k in _FLIGHT_PARAMS if k in params}
-    points = split_flights(clean(to_positions(messages, **pos_kw), **params), **fl_kw)
-    return points, flights_table(points)
+    if messages.num_rows == 0:
+        points = split_flights(clean(to_positions(messages, **pos_kw), **params), **fl_kw)
+        return points, flights_table(points)
+    # the same chain, with the positions taken once, in the order clean sorts
+    # them by, and the aircraft codes and times passed on instead of redone
+    positions, key = _sorted_positions(messages, **pos_kw)
+    points, flight = split_numbered(
+        clean(positions, presorted=key, **params), presorted=key, **fl_kw
+    )
+    flights = flights_of(points, flight, key[1])
+    return points, flights_table(points) if flights is None else flights
+
+
+def _sorted_positions(
+    messages: pa.Table, **pos_kw: float
+) -> tuple[pa.Table, tuple[IntArray, IntArray]]:
+    """``to_positions(messages)`` in :func:`clean`'s order, and its group codes and times."""
+    plan = plan_positions(messages, **pos_kw)
+    order = clean_order(plan.codes, plan.t_ns, lambda rows: take_positions(plan, rows))
+    identity = bool(np.all(order[1:] > order[:-1]))
+    positions = take_positions(plan, None if identity else order)
+    return positions, (plan.codes[order], plan.t_ns[order])

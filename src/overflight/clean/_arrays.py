@@ -1,8 +1,9 @@
 """Array helpers shared by the clean stage: group codes, ordering, columns as numpy.
 
-Every function here is pure and vectorised.  Aircraft are identified by an
-integer *group code* whose order follows the ``icao24`` strings, so that sorting
-by ``(code, timestamp)`` is sorting by ``(icao24, timestamp)``.
+Every function here is pure.  Aircraft are identified by an integer *group
+code* whose order follows the ``icao24`` strings, so that sorting by ``(code,
+timestamp)`` is sorting by ``(icao24, timestamp)``.  The walks over rows that
+numpy cannot vectorise are compiled loops in :mod:`overflight.clean._loops`.
 """
 
 from __future__ import annotations
@@ -15,35 +16,70 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
+from overflight.clean._loops import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    group_order,
+    is_sorted,
+    last_index,
+)
 
 #: Stand-in for a null timestamp: sorts last, flagged ``out_of_range`` by clean.
 NULL_TIME = np.iinfo(np.int64).max
 
+__all__ = [
+    "NULL_TIME",
+    "STATS_KEY",
+    "BoolArray",
+    "FloatArray",
+    "IntArray",
+    "bool_col",
+    "float_col",
+    "group_codes",
+    "group_starts",
+    "last_index",
+    "run_starts",
+    "single",
+    "sort_order",
+    "take_rows",
+    "time_ns",
+    "with_stats",
+]
+
 STATS_KEY = b"overflight:stats"
+
+
+def single(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """The column as one array, without a copy when it already is one chunk."""
+    if isinstance(col, pa.Array):
+        return col
+    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
 
 
 def group_codes(icao24: pa.ChunkedArray | pa.Array) -> IntArray:
     """Integer code per row, ordered like the ``icao24`` strings (null as "")."""
-    arr = icao24.combine_chunks() if isinstance(icao24, pa.ChunkedArray) else icao24
-    arr = pc.fill_null(arr.cast(pa.string()), "")
-    enc = pc.dictionary_encode(arr)
+    arr = pc.fill_null(single(icao24).cast(pa.string()), "")
+    n = len(arr)
+    # hash only the first row of each run of one aircraft (input is mostly in runs)
+    head = np.ones(n, dtype=bool)
+    if n > 1:
+        head[1:] = pc.not_equal(arr.slice(1), arr.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    heads = np.flatnonzero(head)
+    enc = pc.dictionary_encode(arr.take(pa.array(heads, type=pa.int64())))
     if isinstance(enc, pa.ChunkedArray):  # pragma: no cover - defensive
         enc = enc.combine_chunks()
     if len(enc.dictionary) == 0:
-        return np.zeros(len(arr), dtype=np.int64)
+        return np.zeros(n, dtype=np.int64)
     rank = np.asarray(pc.rank(enc.dictionary, sort_keys="ascending"), dtype=np.int64) - 1
     idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    out: IntArray = rank[idx]
+    out: IntArray = rank[idx][np.cumsum(head) - 1]
     return out
 
 
 def time_ns(table: pa.Table, name: str = "timestamp") -> IntArray:
     """The timestamp column as int64 ns since the epoch; nulls as :data:`NULL_TIME`."""
-    col = table.column(name).combine_chunks()
-    ints = col.cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64())
+    ints = single(table.column(name)).cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64())
     out: IntArray = pc.fill_null(ints, NULL_TIME).to_numpy(zero_copy_only=False)
     return out.astype(np.int64, copy=False)
 
@@ -52,7 +88,7 @@ def float_col(table: pa.Table, name: str) -> FloatArray:
     """A numeric column as float64 with NaN for null (all NaN when absent)."""
     if name not in table.column_names:
         return np.full(table.num_rows, np.nan)
-    col = table.column(name).combine_chunks().cast(pa.float64())
+    col = single(table.column(name)).cast(pa.float64())
     out: FloatArray = pc.fill_null(col, np.nan).to_numpy(zero_copy_only=False)
     return out
 
@@ -62,7 +98,7 @@ def bool_col(table: pa.Table, name: str) -> tuple[BoolArray, BoolArray]:
     if name not in table.column_names:
         z = np.zeros(table.num_rows, dtype=bool)
         return z, z.copy()
-    col = table.column(name).combine_chunks()
+    col = single(table.column(name))
     known: BoolArray = col.is_valid().to_numpy(zero_copy_only=False)
     value: BoolArray = pc.fill_null(col, False).to_numpy(zero_copy_only=False)
     return value.astype(bool), known.astype(bool)
@@ -74,25 +110,35 @@ TieBreak = Callable[[IntArray], Sequence[npt.NDArray[np.generic]]]
 def sort_order(codes: IntArray, t: IntArray, tiebreak: TieBreak | None = None) -> IntArray:
     """Stable order by ``(codes, t)``; rows tying on both are ordered by ``tiebreak``.
 
-    Two stable argsorts (time, then a narrow integer code) cost far less than a
-    full ``lexsort``.  ``tiebreak(rows)`` returns the secondary keys (most
-    significant first) of the given rows; it is only called for tying rows.
+    Rows already in order are left as they are (one compiled pass checks);
+    rows in time order within each aircraft need only a counting sort by code
+    (:func:`overflight.clean._loops.group_order`); otherwise two stable argsorts
+    (time, then a narrow integer code) cost far less than a full ``lexsort``.
+    ``tiebreak(rows)`` returns the secondary keys (most significant first) of
+    the given rows; it is only called for tying rows.
     """
     n = len(t)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    o1 = np.argsort(t, kind="stable")
-    c = codes[o1]
-    if c.max(initial=0) < 65536:
-        c = c.astype(np.uint16)  # radix sort
-    order: IntArray = o1[np.argsort(c, kind="stable")].astype(np.int64)
-    if tiebreak is not None:
+    if is_sorted(codes, t):  # already in order (a stable sort would not move a row)
+        order: IntArray = np.arange(n, dtype=np.int64)
+        cs, ts = codes, t
+    elif (by_group := group_order(codes, t)) is not None:
+        order = by_group
         cs, ts = codes[order], t[order]
-        tie = np.zeros(n, dtype=bool)
+    else:
+        o1 = np.argsort(t, kind="stable")
+        c = codes[o1]
+        if c.max(initial=0) < 65536:
+            c = c.astype(np.uint16)  # radix sort
+        order = o1[np.argsort(c, kind="stable")].astype(np.int64)
+        cs, ts = codes[order], t[order]
+    if tiebreak is not None:
         same = (cs[1:] == cs[:-1]) & (ts[1:] == ts[:-1])
-        tie[1:] |= same
-        tie[:-1] |= same
-        if tie.any():
+        if same.any():
+            tie = np.zeros(n, dtype=bool)
+            tie[1:] |= same
+            tie[:-1] |= same
             pos = np.flatnonzero(tie)
             prev_same = np.zeros(n, dtype=bool)
             prev_same[1:] = same
@@ -115,16 +161,6 @@ def group_starts(codes: IntArray) -> BoolArray:
     start = np.ones(len(codes), dtype=bool)
     start[1:] = codes[1:] != codes[:-1]
     return start
-
-
-def last_index(has: BoolArray, start: BoolArray) -> IntArray:
-    """Index of the last row at or before each row with ``has``, within its group; -1 if none."""
-    n = len(has)
-    idx = np.where(has, np.arange(n), -1)
-    last = np.maximum.accumulate(idx) if n else idx
-    first = np.maximum.accumulate(np.where(start, np.arange(n), 0)) if n else idx
-    out: IntArray = np.where(last >= first, last, -1).astype(np.int64)
-    return out
 
 
 def run_starts(change: BoolArray) -> IntArray:

@@ -42,11 +42,11 @@ from overflight.clean._arrays import (
     bool_col,
     group_codes,
     group_starts,
-    last_index,
     sort_order,
     take_rows,
     time_ns,
 )
+from overflight.clean._loops import carry
 from overflight.schema import FLIGHT_SCHEMA, POINT_SCHEMA, TIMESTAMP, conform
 
 GAP_S = 1800.0
@@ -132,6 +132,7 @@ def split_flights(
     gap_s: float = GAP_S,
     ground_s: float = GROUND_S,
     min_airborne_s: float = MIN_AIRBORNE_S,
+    presorted: tuple[IntArray, IntArray] | None = None,
 ) -> pa.Table:
     """The points table with ``flight_id`` set on every row.
 
@@ -142,6 +143,9 @@ def split_flights(
         is taken as all valid).
     gap_s, ground_s, min_airborne_s
         The rules of the module docstring.
+    presorted
+        ``(group codes, times in ns)`` of ``points`` when it is already
+        sorted by ``(icao24, timestamp)``; skips the sort.
 
     Returns
     -------
@@ -160,14 +164,35 @@ def split_flights(
     >>> split_flights(pts)["flight_id"].to_pylist()
     ['abc123_19700101T000000Z', 'abc123_19700101T000000Z', 'abc123_19700101T020000Z']
     """
+    return split_numbered(
+        points,
+        gap_s=gap_s,
+        ground_s=ground_s,
+        min_airborne_s=min_airborne_s,
+        presorted=presorted,
+    )[0]
+
+
+def split_numbered(
+    points: pa.Table,
+    *,
+    gap_s: float = GAP_S,
+    ground_s: float = GROUND_S,
+    min_airborne_s: float = MIN_AIRBORNE_S,
+    presorted: tuple[IntArray, IntArray] | None = None,
+) -> tuple[pa.Table, IntArray]:
+    """:func:`split_flights`, and the flight of each row as a number from 0 (in no set order)."""
     meta = points.schema.metadata
     table = conform(points, POINT_SCHEMA)
     n = table.num_rows
-    codes = group_codes(table.column("icao24"))
-    t = time_ns(table)
-    order = sort_order(codes, t)
-    table = take_rows(table, order)
-    codes, t = codes[order], t[order]
+    if presorted is None:
+        codes = group_codes(table.column("icao24"))
+        t = time_ns(table)
+        order = sort_order(codes, t)
+        table = take_rows(table, order)
+        codes, t = codes[order], t[order]
+    else:
+        codes, t = presorted
     valid = np.asarray(
         pc.fill_null(table.column("valid"), True).to_numpy(zero_copy_only=False), dtype=bool
     )
@@ -184,21 +209,18 @@ def split_flights(
     )
     fv = np.full(n, -1, dtype=np.int64)
     fv[v] = np.cumsum(fs) - 1
-    before = last_index(valid, gap)
-    rev = last_index(valid[::-1], np.r_[gap[1:], True][::-1])[::-1]
-    after = np.where(rev >= 0, n - 1 - rev, -1)
-    flight = np.where(before >= 0, fv[np.maximum(before, 0)], fv[np.maximum(after, 0)])
+    flight = carry(fv, gap)  # rejected fixes: flight of the previous valid fix, else the next
     first_row = v[fs]
-    orphan = (before < 0) & (after < 0)  # a stretch between gaps without valid fixes
+    orphan = flight < 0  # a stretch between gaps without valid fixes
     if orphan.any():
         o_start = gap & orphan
         flight[orphan] = len(first_row) + np.cumsum(o_start)[orphan] - 1
         first_row = np.r_[first_row, np.flatnonzero(o_start)]
-    icao = table.column("icao24").combine_chunks()
-    ids = _flight_ids(icao.take(pa.array(first_row, type=pa.int64())), t[first_row])
+    icao = table.column("icao24").take(pa.array(first_row, type=pa.int64())).combine_chunks()
+    ids = _flight_ids(icao, t[first_row])
     flight_id = ids.take(pa.array(flight, type=pa.int64()))
     out = table.set_column(table.schema.get_field_index("flight_id"), "flight_id", flight_id)
-    return out.replace_schema_metadata(meta) if meta else out
+    return (out.replace_schema_metadata(meta) if meta else out), flight
 
 
 def flights_table(points: pa.Table) -> pa.Table:

@@ -41,7 +41,8 @@ reject_reason       meaning (defaults)
                     times the reported ground speed (+1 s per timestamp, +500
                     m), longer runs by the 1,200 kt segment decision; or a
                     run of 30 s at or above 30,000 ft reporting ground speeds
-                    of at most 100 kt (see :mod:`overflight.clean.spoof`).
+                    of at most 100 kt (see :mod:`overflight.clean.spoof`
+                    and :mod:`overflight.clean.detours`).
                     "Spoofed" means displaced from a self-consistent track:
                     GNSS spoofing, or a garbled position decode
 ``speed``           implied ground speed from the last valid fix above
@@ -61,6 +62,8 @@ jump that are too far from the last valid fix are rejected.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -79,14 +82,11 @@ from overflight.clean._arrays import (
     time_ns,
     with_stats,
 )
+from overflight.clean.detours import detours
+from overflight.clean.pairs import altitude_feasible, position_feasible
 from overflight.clean.rules import near_duplicates, near_ground, stale_fixes
 from overflight.clean.segments import resolve
-from overflight.clean.spoof import (
-    altitude_feasible,
-    detours,
-    position_feasible,
-    slow_at_altitude,
-)
+from overflight.clean.spoof import slow_at_altitude
 from overflight.schema import MESSAGE_SCHEMA, POINT_SCHEMA, conform
 
 #: The reject reasons, in order of precedence.
@@ -132,12 +132,24 @@ def _gaps(t_s: FloatArray, gap_s: float) -> BoolArray:
     return out
 
 
-def _null_counts(table: pa.Table, rows: IntArray) -> IntArray:
-    sub = table.take(pa.array(rows, type=pa.int64()))
-    counts = np.zeros(len(rows), dtype=np.int64)
-    for col in sub.columns:
-        counts += np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=np.int64)
-    return counts
+def clean_order(
+    codes: IntArray, t_ns: IntArray, rows_of: Callable[[IntArray], pa.Table]
+) -> IntArray:
+    """The order of :func:`clean`: by aircraft and time, then latitude, longitude, null count.
+
+    ``rows_of(rows)`` returns those rows of the position table (only rows
+    tying on aircraft and time are asked for): among exact copies, the one
+    with fewer nulls comes first and is the one kept.
+    """
+
+    def keys(rows: IntArray) -> tuple[FloatArray, FloatArray, IntArray]:
+        sub = rows_of(rows)
+        counts = np.zeros(len(rows), dtype=np.int64)
+        for col in sub.columns:
+            counts += np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=np.int64)
+        return float_col(sub, "latitude"), float_col(sub, "longitude"), counts
+
+    return sort_order(codes, t_ns, keys)
 
 
 def clean(
@@ -165,6 +177,7 @@ def clean(
     detour_max_fixes: int = DETOUR_MAX_FIXES,
     detour_speed_factor: float = DETOUR_SPEED_FACTOR,
     detour_tol_m: float = DETOUR_TOL_M,
+    presorted: tuple[IntArray, IntArray] | None = None,
 ) -> pa.Table:
     """The points table: every position, sorted, with ``valid`` and ``reject_reason``.
 
@@ -195,7 +208,11 @@ def clean(
         segment.
     detour_max_fixes, detour_speed_factor, detour_tol_m
         Short detours judged by the reported ground speed
-        (:func:`overflight.clean.spoof.detours`).
+        (:func:`overflight.clean.detours.detours`).
+    presorted
+        ``(group codes, times in ns)`` of ``positions`` when it is already in
+        the order this function sorts by (see :func:`clean_order`); skips
+        the sort.
 
     Returns
     -------
@@ -220,13 +237,16 @@ def clean(
     [None, None, 'spoofed', None, 'duplicate']
     """
     table = conform(positions, MESSAGE_SCHEMA)
+    if presorted is None:
+        codes = group_codes(table.column("icao24"))
+        t = time_ns(table)
+        order = clean_order(codes, t, lambda rows: table.take(pa.array(rows, type=pa.int64())))
+        table = take_rows(table, order)
+        codes, t = codes[order], t[order]
+    else:
+        codes, t = presorted
     n = table.num_rows
-    codes = group_codes(table.column("icao24"))
-    t = time_ns(table)
     lat, lon = float_col(table, "latitude"), float_col(table, "longitude")
-    order = sort_order(codes, t, lambda rows: (lat[rows], lon[rows], _null_counts(table, rows)))
-    table = take_rows(table, order)
-    codes, t, lat, lon = codes[order], t[order], lat[order], lon[order]
     alt = float_col(table, "altitude")
     alt_any = np.where(np.isnan(alt), float_col(table, "geoaltitude"), alt)
     gs = float_col(table, "groundspeed")
@@ -252,19 +272,16 @@ def clean(
     dup[1:] &= lon[1:] == lon[:-1]
     flag(dup, "duplicate")
 
-    c = np.flatnonzero(reason == 0)
     nd = near_duplicates(
-        codes[c], t[c], lat[c], lon[c], window_s=near_duplicate_s, dist_m=near_duplicate_m
+        codes, t, lat, lon, reason == 0, window_s=near_duplicate_s, dist_m=near_duplicate_m
     )
-    flag(c[nd], "near_duplicate")
+    flag(nd, "near_duplicate")
 
-    c = np.flatnonzero(reason == 0)
-    first_seen = t_s.copy()
-    first_seen[c], stale = stale_fixes(
-        codes[c], t_s[c], lat[c], lon[c], gs[c], onground[c],
+    first_seen, stale = stale_fixes(
+        codes, t_s, lat, lon, gs, onground, reason == 0,
         stale_s=stale_s, min_speed_kt=stale_min_speed_kt,
     )  # fmt: skip
-    flag(c[stale], "stale")
+    flag(stale, "stale")
 
     with np.errstate(invalid="ignore"):
         high = alt > ground_max_altitude_ft
@@ -282,29 +299,20 @@ def clean(
     )  # fmt: skip
     flag(c[bridged | edge], "altitude_jump")
 
-    c = np.flatnonzero(reason == 0)
     slow, parked = slow_at_altitude(
-        codes[c],
-        t_s[c],
-        lat[c],
-        lon[c],
-        alt_any[c],
-        gs[c],
-        onground[c],
-        min_altitude_ft=spoof_min_altitude_ft,
-        max_groundspeed_kt=spoof_max_groundspeed_kt,
-        min_duration_s=spoof_min_duration_s,
-    )
-    flag(c[slow], "spoofed")
-    flag(c[parked], "altitude_jump")
-
-    c = np.flatnonzero(reason == 0)
-    spikes = detours(
-        codes[c], first_seen[c], lat[c], lon[c], gs[c],
-        max_run=detour_max_fixes, slack=detour_speed_factor,
-        time_tol_s=time_tol_s, dist_tol_m=detour_tol_m,
+        codes, t_s, lat, lon, alt_any, gs, onground,
+        min_altitude_ft=spoof_min_altitude_ft, max_groundspeed_kt=spoof_max_groundspeed_kt,
+        min_duration_s=spoof_min_duration_s, cand=reason == 0,
     )  # fmt: skip
-    flag(c[spikes], "spoofed")
+    flag(slow, "spoofed")
+    flag(parked, "altitude_jump")
+
+    spikes = detours(
+        codes, first_seen, lat, lon, gs,
+        max_run=detour_max_fixes, slack=detour_speed_factor,
+        time_tol_s=time_tol_s, dist_tol_m=detour_tol_m, cand=reason == 0,
+    )  # fmt: skip
+    flag(spikes, "spoofed")
 
     c = np.flatnonzero(reason == 0)
     feasible = position_feasible(
