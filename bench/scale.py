@@ -190,11 +190,19 @@ def child_stages(a: argparse.Namespace) -> dict[str, Any]:
         lambda: airspace.classify_points(points, ctx.boundaries, distance=False),
         n,
     )
-    small = points.slice(0, min(n, a.distance_sample))
-    timed(
+    # the border index and cell lists are loaded on first use (context, not per point)
+    airspace.classify_points(points.slice(0, a.distance_sample), ctx.boundaries)
+    placed = timed(
         "airspace_with_distance",
-        lambda: airspace.classify_points(small, ctx.boundaries),
-        small.num_rows,
+        lambda: airspace.classify_points(points, ctx.boundaries),
+        points.num_rows,
+    )
+    timed(
+        "airspace_events",
+        lambda: airspace.airspace_events(
+            placed, ctx.boundaries, flights=fl, reuse_point_distances=True
+        ),
+        n,
     )
     # the operations traffic has, on the same rows as the peer gets
     for rows, name, fn in (
@@ -286,7 +294,7 @@ def main() -> int:
     ap.add_argument("--partitions", type=int, default=None)
     ap.add_argument("--airspace", type=int, default=1)
     ap.add_argument("--inmemory", type=int, default=0)
-    ap.add_argument("--distance-sample", type=int, default=20_000)
+    ap.add_argument("--distance-sample", type=int, default=20_000, help="rows that warm it")
     ap.add_argument("--sizes", default="1,10,50", help="millions of points")
     ap.add_argument("--work", type=Path, default=Path("/tmp/overflight-scale"))
     ap.add_argument("--airspace-mode", choices=["auto", "on", "off"], default="auto")
