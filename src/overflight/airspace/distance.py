@@ -14,10 +14,10 @@ segment coincide to centimetres).  Distances saturate at ``max_distance_m``
 (default 500 km): a value of +/-500,000 means "at least that far".
 
 The nearest edge is found exactly through k-d trees of points sampled along
-the edges (:mod:`overflight.airspace.nearest`), one per country border (an
-outside point is measured to the borders of the countries near it) and one
-per user zone, built on first use; most points are answered from short per-cell lists
-of candidate edges (:mod:`overflight.airspace.cells`) instead.  Which edges
+the edges (:mod:`overflight.airspace.nearest`), one per country border, one
+of all borders together (an outside point's nearest national airspace is the
+nearest edge of any border) and one per user zone, built on first use; most
+points are answered from short per-cell lists of candidate edges (:mod:`overflight.airspace.cells`) instead.  Which edges
 form each border is worked out once (:mod:`overflight.airspace.borders`); it
 and the cell lists are stored next to the boundary cache.
 :mod:`overflight.airspace.distance_reference` keeps the slower original search
@@ -32,17 +32,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import shapely
 
 from overflight.airspace.arcs import arc_distance_m, arc_frames, degree_radius, unit_vectors
 from overflight.airspace.borders import load_borders
 from overflight.airspace.boundaries import Boundaries
-from overflight.airspace.cellgeom import cell_ids
 from overflight.airspace.cells import (
     CACHE_TAG,
-    NCOL,
-    RES_DEG,
-    cell_lists,
     fast_distance,
 )
 from overflight.airspace.grid import BoolArray, FloatArray, IntArray, sorted_unique
@@ -73,7 +68,6 @@ class BorderIndex:
         self._union = sorted_unique(self.borders.eids)
         self.store = _store(b, self._union)
         self._trees: dict[str, SampleIndex] = {}
-        self._parts: shapely.STRtree | None = None
 
     def country(self, code: str) -> SampleIndex | None:
         """The index of ``code``'s border edges (None for an unknown code)."""
@@ -85,28 +79,15 @@ class BorderIndex:
             self._trees[code] = SampleIndex(self.store, rows, chained, cache_file=self._file(code))
         return self._trees[code]
 
-    def near(self, cells: IntArray, cap_m: float) -> tuple[IntArray, list[str]]:
-        """(cell, country) pairs where the country's border may be within ``cap_m`` of
-        a point of the cell (:data:`~overflight.airspace.cells.RES_DEG` grid): positions
-        in ``cells`` and codes, from the boxes of the national polygons' parts."""
-        if self._parts is None:
-            box = self.borders.part_box
-            self._parts = shapely.STRtree(shapely.box(box[:, 0], box[:, 1], box[:, 2], box[:, 3]))
-        x0 = (cells % NCOL) * RES_DEG - 180.0
-        y0 = (cells // NCOL) * RES_DEG - 90.0
-        worst = np.maximum(np.abs(y0), np.abs(y0 + RES_DEG))
-        dlat, dlon = degree_radius(np.full(cells.size, cap_m), worst)
-        x1, y1 = x0 + RES_DEG + dlon, y0 + RES_DEG + dlat
-        hits = []
-        for s in (0.0, 360.0, -360.0):
-            cell, part = self._parts.query(shapely.box(x0 - dlon + s, y0 - dlat, x1 + s, y1))
-            hits.append(cell * self.b.item_kind.size + self.borders.part_item[part])
-        pairs = sorted_unique(np.concatenate(hits))
-        out: set[tuple[int, str]] = set()
-        for cell, item in zip(*np.divmod(pairs, self.b.item_kind.size), strict=True):
-            out.update((int(cell), c) for c in self.b.item_codes[int(item)])
-        ordered = sorted(out, key=lambda t: (t[1], t[0]))
-        return np.array([c for c, _ in ordered], np.int64), [code for _, code in ordered]
+    def every_country(self) -> SampleIndex:
+        """The index of every country's border edges together: the nearest national
+        airspace of a point outside all of them is the nearest of these edges."""
+        key = "*"
+        if key not in self._trees:
+            rows = np.arange(self._union.size)
+            chained = _chained(self.b, self._union)
+            self._trees[key] = SampleIndex(self.store, rows, chained, cache_file=self._file("_all"))
+        return self._trees[key]
 
     def _file(self, name: str) -> Path | None:
         return None if self._folder is None else self._folder / f"{CACHE_TAG}-{name}.npz"
@@ -161,41 +142,9 @@ def _measure(index: SampleIndex | None, lon: FloatArray, lat: FloatArray, cap: f
 
 
 def _outside(idx: BorderIndex, x: FloatArray, y: FloatArray, cap: float) -> FloatArray:
-    """Capped distance to the nearest national airspace: the minimum over the
-    countries near each point's cell of the distance to their borders.  The
-    countries are taken nearest first (by their cells' distance floors), and a
-    country is skipped for the points it cannot bring nearer."""
-    out = np.full(x.size, np.nan)
-    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
-    best = np.full(ok.size, float(cap))
-    xs, ys = x[ok], y[ok]
-    cells = cell_ids(xs, ys, RES_DEG)
-    uniq = sorted_unique(cells)
-    where = np.searchsorted(uniq, cells)
-    met = np.bincount(where, minlength=uniq.size)
-    cell, codes = idx.near(uniq, cap)
-    code_of = np.array(codes, dtype=np.str_)
-    floor = np.full(cell.size, np.inf)
-    todo: list[tuple[float, str, SampleIndex]] = []
-    for code in sorted(set(codes)):
-        index = idx.country(code)
-        if index is None or index.empty:
-            continue
-        m = np.flatnonzero(code_of == code)
-        lists = cell_lists(index)
-        want = lists.wanted(uniq[cell[m]], met[cell[m]])
-        slots = lists.slots(uniq[cell[m]], want, floors=True)  # before floor_m
-        floor[m] = lists.floor_m[slots]
-        todo.append((float(np.median(floor[m])), code, index))
-    for _, code, index in sorted(todo, key=lambda t: (t[0], t[1])):
-        m = np.flatnonzero(code_of == code)
-        cell_floor = np.full(uniq.size, np.inf)
-        cell_floor[cell[m]] = floor[m]
-        pts = np.flatnonzero(cell_floor[where] < best)
-        if pts.size:
-            best[pts] = fast_distance(index, xs[pts], ys[pts], best[pts])
-    out[ok] = best
-    return out
+    """Capped distance to the nearest national airspace: for a point outside every
+    country, the distance to the nearest border edge of any country."""
+    return _measure(idx.every_country(), x, y, cap)
 
 
 def border_distance(
