@@ -17,9 +17,10 @@ The nearest edge is found exactly through k-d trees of points sampled along
 the edges (:mod:`overflight.airspace.nearest`), one per country border, one
 of all borders together (an outside point's nearest national airspace is the
 nearest edge of any border) and one per user zone, built on first use; most
-points are answered from short per-cell lists of candidate edges (:mod:`overflight.airspace.cells`) instead.  Which edges
-form each border is worked out once (:mod:`overflight.airspace.borders`); it
-and the cell lists are stored next to the boundary cache.
+points are answered from short per-cell lists of candidate edges
+(:mod:`overflight.airspace.cells`) instead.  Which edges form each border
+is worked out once (:mod:`overflight.airspace.borders`); it and the cell
+lists are stored next to the boundary cache.
 :mod:`overflight.airspace.distance_reference` keeps the slower original search
 that the tests compare against.
 """
