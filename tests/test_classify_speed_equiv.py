@@ -9,6 +9,7 @@ samples and the BuzzFeed RNC extract (one fix a minute).
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,48 @@ def _ref_track(r: Resampled) -> dict[str, float]:
         f["course_entropy"] = -(p * np.log(p)).sum() / np.log(36)
     else:
         f["axis_share"] = f["course_entropy"] = -1.0
+    f.update(_ref_legs(r, x, y, hours))
     return {k: float(v) for k, v in f.items()}
+
+
+def _ref_legs(r: Resampled, x: np.ndarray, y: np.ndarray, hours: float) -> dict[str, float]:
+    """Straight legs found and compared one by one, in plain Python."""
+    rate = np.abs(windowed_rate(r, max(60.0, 2.0 * r.cadence_s)))
+    moving = r.speed_kt >= 25.0
+    straight = moving & (rate < 0.5)
+    legs = []  # (duration, length, course, cross-track offset of its line)
+    i, n = 0, r.t_s.size
+    while i < n:
+        if not straight[i]:
+            i += 1
+            continue
+        k = i
+        while k + 1 < n and straight[k + 1] and r.seg[k + 1] == r.seg[i]:
+            k += 1
+        if r.t_s[k] - r.t_s[i] >= 120.0:
+            dx, dy = x[k] - x[i], y[k] - y[i]
+            course = np.degrees(np.arctan2(dx, dy)) % 360.0
+            th = np.radians(course)
+            mx, my = (x[i] + x[k]) / 2.0, (y[i] + y[k]) / 2.0
+            cross = my * np.sin(th) - mx * np.cos(th)
+            legs.append((r.t_s[k] - r.t_s[i], np.hypot(dx, dy), course, cross))
+        i = k + 1
+    moving_s = moving.sum() * r.step_s
+    f = {
+        "leg_share": sum(leg[0] for leg in legs) / moving_s if moving_s > 0 else -1.0,
+        "legs_per_h": len(legs) / hours,
+        "leg_log_nm": np.log10(max(np.median([leg[1] for leg in legs]), 0.1)) if legs else -1.0,
+    }
+    rev = new = 0
+    for a, b in itertools.pairwise(legs):
+        if abs((b[2] - a[2] + 180.0) % 360.0 - 180.0) > 155.0:
+            rev += 1
+            offset = abs(b[3] + a[3])
+            new += 0.15 < offset < 0.5 * b[1]
+    pairs = len(legs) - 1
+    f["reversal_share"] = rev / pairs if pairs > 0 else -1.0
+    f["grid_pair_share"] = new / pairs if pairs > 0 else -1.0
+    return f
 
 
 def _ref_fixes(df: pd.DataFrame) -> pd.DataFrame:

@@ -9,7 +9,9 @@ of *what it did*.  Missing quantities are ``-1``.
 Groups: duration; speed and altitude profile; vertical activity and repeated
 descents (approaches, touch-and-goes); turn-rate histograms over a short and a
 sustained window; geometry (bounding box, radius of gyration, straightness,
-return to start, parallel-line structure); and pattern statistics from the
+return to start, parallel-line structure); straight legs, their length and
+how they reverse onto the same or a new line (:mod:`overflight.classify.legs`:
+survey lines, racetracks, radials); and pattern statistics from the
 events table (time share and size of orbits, racetracks, grids, loiters).
 To these :func:`features_table` adds the raw-fix histograms of
 :mod:`overflight.classify.fixes` (BuzzFeed's features); trained alongside
@@ -29,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from overflight.classify.fixes import FIX_FEATURES, fix_histograms
+from overflight.classify.legs import LEG_FEATURES
 from overflight.classify.track import track_features
 from overflight.patterns import detect_flight, resample_flights
 from overflight.patterns.turns import Resampled, local_xy_nm
@@ -67,6 +70,7 @@ TRACK_FEATURES: tuple[str, ...] = (
     "axis_share",
     "course_entropy",
     "revisit_share",
+    *LEG_FEATURES,
     *(f"{k}_share" for k in KINDS),
     *(f"{k}_per_h" for k in KINDS),
     "orbit_log_radius_nm",

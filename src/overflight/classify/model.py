@@ -6,10 +6,14 @@ train``).  Loading uses joblib (pickle): only load files you built or got from
 this package.
 
 Identity facts from the identify stage (``military``, ``isr_type``,
-``drone_envelope``) are not model features: none of the labelled trajectories
-carries them, so a model could not learn their weight.  They enter afterwards
-as stated likelihood ratios on the model's probabilities
-(:data:`IDENTITY_FACTORS`), and every use is written into the mission reason.
+``drone_envelope``) are not model features: among the labelled trajectories
+they are set on a handful of flights (military: two non-airline flights;
+isr_type: none; drone_envelope: mostly the TV-relay aircraft), far too few
+for a model to learn their weight.  They enter afterwards as stated
+likelihood ratios on the model's probabilities (:data:`IDENTITY_FACTORS`,
+fixed from what the flags mean, not fitted), and every use is written into
+the mission reason.  ``bench/missions.py`` scores the model with them, as
+the pipeline runs it.
 """
 
 from __future__ import annotations

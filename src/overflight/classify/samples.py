@@ -14,7 +14,9 @@ Collections and multi-aircraft files are split into flights by icao24 and
 callsign, and at gaps longer than ``gap_s`` (30 min), or by their own
 ``flight_id`` column when they have one.  A flight is kept as an example when
 it has at least ``min_fixes`` airborne fixes spanning ``min_minutes`` (the same
-rule for every source, so that no class is trimmed by hand).
+rule for every source, so that no class is trimmed by hand).  The one
+exception is :data:`EXCLUDED`: an aircraft whose flights a file's label
+demonstrably does not describe (the evidence is written next to it).
 """
 
 from __future__ import annotations
@@ -53,6 +55,19 @@ LABELS: dict[str, str] = {
     "surveillance/*": "surveillance",
     "surveys/*": "survey",
     "tv_relay/*": "tv_relay",
+}
+
+#: (``category/file stem``, icao24) → why that aircraft's flights in that
+#: file are not used as examples at all (their label is demonstrably wrong and
+#: their true mission unknown).
+EXCLUDED: dict[tuple[str, str], str] = {
+    # The Tour de France 2020 file holds two aircraft.  3924a4 orbits over the
+    # race every stage day (Nice on 29 Aug, Massif Central on 10-12 Sep, the
+    # Alps on 15-18 Sep).  39cd0b (ASR481/ASR991) flew only on 10, 11, 13, 16
+    # and 17 Sep, each day 350-700 km (median positions) from 3924a4 and the
+    # race (Brittany, Paris-Melun, Angers), mostly straight legs at 130-165 kt
+    # or on the ground: whatever it did, it did not relay pictures of the race.
+    ("tv_relay/tour_de_france", "39cd0b"): "not over the race (350-700 km from it)",
 }
 
 #: Every mission the classifier can return.
@@ -185,7 +200,8 @@ def load_labelled_samples(
         else:
             df["flight_id"] = split_flights(df, src, gap_s)
         df["label"] = label
-        frames.append(df)
+        drop = [a for (f, a) in EXCLUDED if f == src]
+        frames.append(df[~df["icao24"].isin(drop)])
     return _assemble(pd.concat(frames, ignore_index=True), min_fixes, min_minutes)
 
 

@@ -4,13 +4,13 @@ Real surveillance, tanker and training flights are rare in public samples, so
 training adds simulated ones.  They are never used to report a figure: the
 evaluation in ``bench/missions.py`` scores real flights only.
 
-Kinematics: a flight is a *program* of pieces, each a duration and a commanded
-turn rate (bank-limited: rate ≤ 1091·tan(bank)/TAS °/s) or a heading to fly
-to a point.  The air-relative heading is integrated at 1 s; the ground track
-adds a wind vector with slow gusts, so orbits drift downwind as real ones do.
-The track is then observed the way receivers see it: a cadence of 1–60 s with
-jitter, coverage holes of a few minutes, position noise, 25-ft altitude steps,
-and ``track``/``groundspeed`` missing from some feeds.
+Kinematics: each mission is a program of pieces flown by
+:mod:`overflight.classify.flying` (bank-limited turns, legs to points, spells
+on the surface, wind drift).  The track is then observed the way receivers
+see it: a cadence of 1–60 s with jitter, coverage holes of a few minutes,
+position noise, 25-ft altitude steps, ``track``/``groundspeed`` missing from
+some feeds, and, for aircraft that land on the way, lost coverage and ground
+reports near the surface.
 """
 
 from __future__ import annotations
@@ -20,128 +20,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from overflight.classify.flying import (
+    Piece,
+    carrier_program,
+    circuit_pieces,
+    fly,
+    hems_program,
+    max_rate_deg_s,
+    orbit_pieces,
+    patrol_pieces,
+    racetrack_pieces,
+)
 from overflight.geodesy import destination
-
-Piece = tuple[str, float, float]  # ("turn", duration_s, rate_deg_s) or ("goto", x_nm, y_nm)
-
-
-def max_rate_deg_s(tas_kt: float, bank_deg: float) -> float:
-    """Turn rate at a bank angle: g·tan(bank)/V, in degrees per second.
-
-    Examples
-    --------
-    >>> round(max_rate_deg_s(120.0, 15.0), 2)  # close to a rate-one turn
-    2.44
-    """
-    return float(1091.0 * np.tan(np.radians(bank_deg)) / tas_kt)
-
-
-def fly(
-    program: list[Piece],
-    tas_kt: float,
-    heading0_deg: float,
-    wind_kt: tuple[float, float],
-    rng: np.random.Generator,
-    turn_rate_deg_s: float = 3.0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Integrate a program at 1 s; returns east/north positions in NM.
-
-    ``turn`` pieces are flown air-relative and drift with the wind; ``goto``
-    pieces are flown ground-referenced (the autopilot holds the course to the
-    point, crabbing into the wind), as navigation to fixed points is.
-    """
-    hdg = np.radians(heading0_deg)
-    x = y = 0.0
-    xs: list[np.ndarray] = [np.array([0.0])]
-    ys: list[np.ndarray] = [np.array([0.0])]
-    v = tas_kt / 3600.0
-    w = np.array(wind_kt) / 3600.0
-    for kind, a, b in program:
-        if kind == "goto":
-            dist = float(np.hypot(a - x, b - y))
-            want = float(np.arctan2(a - x, b - y))
-            dturn = (np.degrees(want - hdg) + 180.0) % 360.0 - 180.0
-            n_turn = int(abs(dturn) / turn_rate_deg_s) + 1
-            h_turn = hdg + np.cumsum(np.full(n_turn, np.radians(dturn) / n_turn))
-            ux, uy = np.sin(want), np.cos(want)
-            along = w[0] * ux + w[1] * uy
-            cross = -w[0] * uy + w[1] * ux
-            gs = along + np.sqrt(max(v**2 - cross**2, (0.3 * v) ** 2))
-            n_leg = max(1, int(max(dist - n_turn * v, 0.0) / gs))
-            dx = np.concatenate([v * np.sin(h_turn) + w[0], np.full(n_leg, gs * ux)])
-            dy = np.concatenate([v * np.cos(h_turn) + w[1], np.full(n_leg, gs * uy)])
-            h_end = want
-        else:
-            n = max(1, int(a))
-            h = hdg + np.cumsum(np.full(n, np.radians(b)))
-            gust = rng.normal(0.0, 0.1, size=(2, n)).cumsum(axis=1) / np.sqrt(n + 1)
-            dx = v * np.sin(h) + w[0] * (1.0 + gust[0])
-            dy = v * np.cos(h) + w[1] * (1.0 + gust[1])
-            h_end = float(h[-1])
-        xs.append(x + np.cumsum(dx))
-        ys.append(y + np.cumsum(dy))
-        x, y, hdg = float(xs[-1][-1]), float(ys[-1][-1]), h_end
-    return np.concatenate(xs), np.concatenate(ys)
-
-
-def _orbit_pieces(rng: np.random.Generator, rate: float, hours: float) -> list[Piece]:
-    """Orbits with occasional re-positioning and figure-eights, as a real crew flies."""
-    pieces: list[Piece] = []
-    left = hours * 3600.0
-    sign = rng.choice([-1.0, 1.0])
-    while left > 0:
-        n = rng.uniform(2, 8) * 360.0 / rate
-        pieces.append(("turn", n, sign * rate * rng.uniform(0.8, 1.2)))
-        left -= n
-        if rng.random() < 0.3:
-            pieces.append(("turn", rng.uniform(30, 180), 0.0))
-        if rng.random() < 0.15:
-            sign = -sign
-    return pieces
-
-
-def _racetrack_pieces(
-    sx: float, sy: float, leg_nm: float, axis_rad: float, rate: float, hours: float, tas: float
-) -> list[Piece]:
-    """Laps between two fixed ground points, flown ground-referenced."""
-    bx, by = sx + leg_nm * np.sin(axis_rad), sy + leg_nm * np.cos(axis_rad)
-    lap_s = 2 * leg_nm / tas * 3600.0 + 360.0 / rate
-    n = max(1, int(hours * 3600.0 / lap_s))
-    sign = 1.0 if axis_rad > np.pi else -1.0
-    one: list[Piece] = [
-        ("goto", bx, by),
-        ("turn", 180.0 / rate, sign * rate),
-        ("goto", sx, sy),
-        ("turn", 180.0 / rate, sign * rate),
-    ]
-    return one * n
-
-
-def _patrol_pieces(rng: np.random.Generator, tas: float, hours: float) -> list[Piece]:
-    """Back-and-forth along a border or coast with meanders and loops."""
-    pieces: list[Piece] = []
-    left = hours * 3600.0
-    rate = max_rate_deg_s(tas, 25.0)
-    while left > 0:
-        leg = rng.uniform(600, 2400)
-        for _ in range(int(leg / 300)):
-            pieces.append(("turn", 300.0, rng.normal(0.0, 0.05)))
-        if rng.random() < 0.3:
-            pieces.append(("turn", 360.0 / rate * rng.integers(1, 4), rate))
-        pieces.append(("turn", 180.0 / rate, rng.choice([-1.0, 1.0]) * rate))
-        left -= leg + 180.0 / rate
-    return pieces
-
-
-def _circuit_pieces(rng: np.random.Generator, sx: float, sy: float, n: int) -> list[Piece]:
-    """Airfield circuits (touch-and-go training): a ground-fixed rectangle."""
-    length, width = rng.uniform(2.0, 4.5), rng.uniform(0.8, 1.6) * rng.choice([-1.0, 1.0])
-    axis = rng.uniform(0, 2 * np.pi)
-    ux, uy = np.sin(axis), np.cos(axis)
-    corners = [(0.0, 0.0), (length, 0.0), (length, width), (0.0, width)]
-    lap: list[Piece] = [("goto", sx + a * ux + b * uy, sy + a * uy - b * ux) for a, b in corners]
-    return lap * n
-
 
 PROFILES: dict[str, dict[str, Any]] = {
     # label, TAS kt, altitude ft, on-station hours, orbit radius NM
@@ -189,7 +79,14 @@ PROFILES: dict[str, dict[str, Any]] = {
         "hours": (1, 4),
     },
     "circuits": {"label": "training", "tas": (70, 150), "alt": (800, 2000), "hours": (0.5, 2)},
+    # carrier qualification: jets in the pattern around a ship at sea
+    "carrier": {"label": "training", "tas": (130, 200), "alt": (600, 1500), "hours": (0, 0)},
+    # air ambulance helicopter hops between base, scene and hospital
+    "hems": {"label": "medical", "tas": (100, 145), "alt": (800, 3500), "hours": (0, 0)},
 }
+
+#: Surface (ground or deck) altitude range per profile that lands on the way, ft.
+SURFACE_FT: dict[str, tuple[float, float]] = {"carrier": (50, 70), "hems": (0, 1800)}
 
 
 def simulate_flight(profile: str, rng: np.random.Generator, flight_no: int) -> pd.DataFrame:
@@ -221,18 +118,29 @@ def simulate_flight(profile: str, rng: np.random.Generator, flight_no: int) -> p
     if profile in ("heli_orbit", "light_orbit", "isr_orbit", "tv_relay"):
         radius_nm = float(rng.uniform(*p["radius"]))
         rate = min(np.degrees(tas / 3600.0 / radius_nm), max_rate_deg_s(tas, 35.0))
-        station = _orbit_pieces(rng, rate, hours)
+        station = orbit_pieces(rng, rate, hours)
     elif profile in ("isr_racetrack", "tanker"):
         leg_nm = rng.uniform(10, 80) if profile == "isr_racetrack" else rng.uniform(25, 60)
         rate = max_rate_deg_s(tas, rng.uniform(15, 30))
         axis = rng.uniform(0, 2 * np.pi)
-        station = _racetrack_pieces(sx, sy, leg_nm, axis, rate, hours, tas)
+        station = racetrack_pieces(sx, sy, leg_nm, axis, rate, hours, tas)
     elif profile == "patrol":
-        station = _patrol_pieces(rng, tas, hours)
-    else:
-        station = _circuit_pieces(rng, sx, sy, int(hours * tas / 11.0) + 1)
-    program: list[Piece] = [("turn", 60.0, 0.0), ("goto", sx, sy), *station, ("goto", 0.0, 0.0)]
-    x, y = fly(program, tas, rng.uniform(0, 360), wind, rng)
+        station = patrol_pieces(rng, tas, hours)
+    elif profile == "circuits":
+        station = circuit_pieces(rng, sx, sy, int(hours * tas / 11.0) + 1)
+    program: list[Piece]
+    if profile in SURFACE_FT:
+        if profile == "carrier":
+            ship_kt, ship_dir = rng.uniform(10, 30), rng.uniform(0, 2 * np.pi)
+            wind = (ship_kt * np.sin(ship_dir), ship_kt * np.cos(ship_dir))
+            program = carrier_program(rng, tas, sx, sy)
+        else:
+            program = hems_program(rng)
+        x, y, surface = fly(program, tas, rng.uniform(0, 360), wind, rng)
+        deck = float(rng.uniform(*SURFACE_FT[profile]))
+        return observe(x, y, tas, alt, profile, rng, flight_no, surface=surface, surface_ft=deck)
+    program = [("turn", 60.0, 0.0), ("goto", sx, sy), *station, ("goto", 0.0, 0.0)]
+    x, y, _ = fly(program, tas, rng.uniform(0, 360), wind, rng)
     # a circuit is about 11 NM around
     lap = 11.0 * 3600.0 / tas if profile == "circuits" else None
     return observe(x, y, tas, alt, profile, rng, flight_no, lap)
@@ -247,10 +155,15 @@ def observe(
     rng: np.random.Generator,
     flight_no: int,
     lap_s: float | None = None,
+    surface: np.ndarray | None = None,
+    surface_ft: float = 0.0,
 ) -> pd.DataFrame:
     """Sample a 1-s track as a receiver network would report it.
 
     With ``lap_s``, the altitude dips to the runway once a lap (touch-and-go).
+    With ``surface`` (True on the ground or deck), the altitude comes down to
+    ``surface_ft`` there at the climb rate, and receivers often lose the
+    aircraft near the surface.
     """
     n = x.size
     t = np.arange(n, dtype=np.float64)
@@ -259,6 +172,18 @@ def observe(
     prof = prof + rng.normal(0, 60, size=n).cumsum() / np.sqrt(np.arange(1, n + 1))
     if lap_s is not None:
         prof = prof * (0.05 + 0.95 * np.abs(np.sin(np.pi * t / lap_s)))
+    low = grounded = None
+    if surface is not None and surface.any():
+        on = np.flatnonzero(surface)
+        k = np.searchsorted(on, t)
+        near = np.minimum(
+            np.abs(t - on[np.clip(k - 1, 0, on.size - 1)]),
+            np.abs(on[np.clip(k, 0, on.size - 1)] - t),
+        )
+        prof = np.maximum(np.minimum(prof, surface_ft + near * climb / 60), surface_ft)
+        low = surface_ft + rng.uniform(100, 600) if rng.random() < 0.5 else None
+        # most transponders report the ground state (weight on wheels or skids)
+        grounded = surface if rng.random() < 0.7 else None
     cadence = float(rng.choice([1.0, 5.0, 10.0, 30.0, 60.0]))
     times = np.arange(0.0, n - 1, cadence) + rng.uniform(
         0, 0.3 * cadence, size=int(np.ceil((n - 1) / cadence))
@@ -268,6 +193,8 @@ def observe(
     for _ in range(rng.integers(0, 5)):
         a = rng.uniform(0, n)
         keep &= ~((times > a) & (times < a + rng.uniform(60, 900)))
+    if low is not None:  # no coverage near the surface
+        keep &= np.interp(times, t, prof) > low
     times = times[keep]
     noise = rng.uniform(0.005, 0.04)
     px = np.interp(times, t, x) + rng.normal(0, noise, times.size)
@@ -292,7 +219,7 @@ def observe(
             "altitude": altitude,
             "groundspeed": gs if has_vel else np.nan,
             "track": np.degrees(trk) % 360.0 if has_vel else np.nan,
-            "onground": False,
+            "onground": False if grounded is None else grounded[np.round(times).astype(int)],
             "source": f"simulated/{profile}",
             "flight_id": f"simulated/{profile}:{flight_no}",
             "valid": True,

@@ -35,6 +35,7 @@ from overflight.classify.grouped import (
     group_sum,
     starts_of,
 )
+from overflight.classify.legs import leg_features
 from overflight.patterns.turns import NM_PER_DEG, Resampled, wrap180
 
 BoolArray = npt.NDArray[np.bool_]
@@ -216,7 +217,7 @@ def _uniform_bins(v: FloatArray, top: float, n: int) -> tuple[BoolArray, IntArra
     return keep, idx.astype(np.int64)
 
 
-def _geometry(j: Joined, f: dict[str, FloatArray]) -> None:
+def _geometry(j: Joined, f: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
     g = j.counts.size
     lat0 = group_median(j.latitude, j.counts)
     lon0 = group_median(j.longitude, j.counts)
@@ -256,6 +257,7 @@ def _geometry(j: Joined, f: dict[str, FloatArray]) -> None:
         ent = -group_sum(p * np.log(p), pos.sum(axis=1).astype(np.int64)) / np.log(36)
     f["axis_share"] = np.where(usable, pair, -1.0)
     f["course_entropy"] = np.where(usable, ent, -1.0)
+    return x, y
 
 
 def track_features(rs: Sequence[Resampled]) -> dict[str, FloatArray]:
@@ -265,5 +267,7 @@ def track_features(rs: Sequence[Resampled]) -> dict[str, FloatArray]:
     if j.counts.size:
         _profile(j, f)
         _turning(j, f)
-        _geometry(j, f)
+        x, y = _geometry(j, f)
+        rate = windowed_rates(j, np.fmax(60.0, 2.0 * j.cadence_s))
+        f |= leg_features(j.ids, j.seg, j.t_s, x, y, j.speed_kt, rate, j.step_s, _hours(j))
     return f

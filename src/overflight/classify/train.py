@@ -13,15 +13,27 @@ The data set has three parts, each row tagged with its ``kind``:
 ``simulated``
     Flights from :mod:`overflight.classify.simulate` for missions with few or
     no real examples (surveillance orbits, racetracks and patrols; tanker
-    tracks; airfield circuits).  Added to every training fold, never scored.
+    tracks; airfield and carrier circuits; air-ambulance hops).  Added to
+    every training fold, never scored.
+
+Real rows also carry the identity flags the identify stage derives without
+an aircraft database (:func:`identity_flags`); they are not features but
+reweight the model's probabilities as in the pipeline.
 
 Folds are grouped by icao24 (scikit-learn ``StratifiedGroupKFold``), so no
-aircraft is both trained on and scored.
+aircraft is both trained on and scored.  The estimator's settings (weight of
+the simulated rows, leaf size: :data:`CANDIDATES`) are chosen by an inner
+grouped cross-validation on each training part (:func:`select_candidate`),
+so an evaluation never tunes on its test aircraft; the shipped model is
+chosen the same way on all of its training data.
 """
 
 from __future__ import annotations
 
+import functools
+import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +45,7 @@ from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedGroupKFold
 
 from overflight.classify.features import FEATURES, features_table
-from overflight.classify.model import MissionModel
+from overflight.classify.model import IDENTITY_FACTORS, MissionModel, apply_identity
 from overflight.classify.samples import MISSIONS, load_all
 from overflight.classify.simulate import simulate
 
@@ -47,7 +59,13 @@ SIM_COUNTS: dict[str, int] = {
     "tv_relay": 30,
     "tanker": 40,
     "circuits": 40,
+    "carrier": 30,
+    "hems": 40,
 }
+
+
+#: Identity flags carried next to the features (not features themselves).
+IDENTITY_FLAGS: tuple[str, ...] = tuple(IDENTITY_FACTORS)
 
 
 #: Aircraft left out of the shipped model (not of the cross-validation), so
@@ -112,63 +130,199 @@ def build_dataset(
         if extra is not None:
             f = f.join(extra(p), how="inner")
         f = f.join(lab.set_index("flight_id")[["label", "icao24", "source"]], how="inner")
+        if kind != "simulated":
+            f = f.join(identity_flags(p, lab))
         frames.append(f.set_axis(f.index + suffix).assign(kind=kind))
     data = pd.concat(frames).rename(columns={"icao24": "group"})
+    for flag in IDENTITY_FLAGS:
+        data[flag] = data[flag].fillna(False).astype(bool)
     return data.sort_index()
 
 
-def make_forest(seed: int) -> RandomForestClassifier:
-    """The mission model's estimator."""
-    return RandomForestClassifier(
-        n_estimators=300,
-        min_samples_leaf=2,
-        max_features="sqrt",
-        class_weight="balanced_subsample",
-        random_state=seed,
-        n_jobs=1,
+def identity_flags(points: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """The identify stage's flags of each labelled flight, indexed by flight_id.
+
+    Computed as the pipeline computes them from the address, the callsign
+    and the flight itself (no aircraft database): they are not model
+    features but reweight its probabilities (:func:`~overflight.classify.model.apply_identity`).
+    """
+    from overflight.identify import identify_flights
+
+    cs = labels["callsign"].astype(object).where(labels["callsign"].notna(), None)
+    flights = pa.table(
+        {
+            "flight_id": labels["flight_id"].astype(str).to_numpy(),
+            "icao24": labels["icao24"].astype(str).to_numpy(),
+            "callsign": pa.array(cs.to_list(), pa.string()),
+        }
     )
+    cols = ["flight_id", "icao24", "timestamp", "altitude", "groundspeed", "vertical_rate"]
+    cols += ["squawk", "valid", "latitude", "longitude", "onground", "callsign"]
+    present = [c for c in cols if c in points.columns]
+    table = pa.Table.from_pandas(points[present], preserve_index=False)
+    out = identify_flights(flights, table).select(["flight_id", *IDENTITY_FLAGS]).to_pandas()
+    return out.set_index("flight_id").fillna(False).astype(bool)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One setting of the mission model's estimator, chosen among by nested CV.
+
+    ``sim_weight`` is the sample weight of a simulated flight against a real
+    (or thinned) one; ``min_leaf`` the forest's ``min_samples_leaf``.
+    """
+
+    sim_weight: float
+    min_leaf: int
+
+    def make(self, seed: int, n_trees: int = 300) -> RandomForestClassifier:
+        """The unfitted forest."""
+        return RandomForestClassifier(
+            n_estimators=n_trees,
+            min_samples_leaf=self.min_leaf,
+            max_features="sqrt",
+            class_weight="balanced_subsample",
+            random_state=seed,
+            n_jobs=1,
+        )
+
+    def fit(
+        self, train: pd.DataFrame, columns: list[str], seed: int, n_trees: int = 300
+    ) -> RandomForestClassifier:
+        """The forest fitted on ``train`` (simulated rows weighted by ``sim_weight``)."""
+        weight = np.where(train["kind"].to_numpy() == "simulated", self.sim_weight, 1.0)
+        est = self.make(seed, n_trees)
+        return est.fit(train[columns].to_numpy(), train["label"].to_numpy(), sample_weight=weight)
+
+
+#: The settings nested cross-validation chooses among (fixed before any
+#: evaluation): simulated flights at full weight or at a quarter (they teach
+#: patterns the real set lacks, but are many and cleaner than real flights),
+#: fully grown trees or leaves of at least three flights.
+CANDIDATES: tuple[Candidate, ...] = tuple(
+    Candidate(w, leaf) for w in (0.25, 1.0) for leaf in (1, 3)
+)
+
+#: Trees per forest while choosing (a ranking needs fewer than the final model).
+SELECT_TREES = 100
+
+Fit = Callable[[pd.DataFrame, list[str], int], Any]
+
+
+def _splits(real: pd.DataFrame, n_splits: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Grouped, stratified folds over the real rows (fewer when the data is small)."""
+    y = real["label"].to_numpy()
+    biggest = int(pd.Series(y).value_counts().max()) if y.size else 0
+    k = max(2, min(n_splits, real["group"].nunique(), biggest))
+    folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # classes with fewer aircraft than folds
+        return list(folds.split(real, y, real["group"].to_numpy()))
+
+
+def select_candidate(
+    data: pd.DataFrame,
+    columns: list[str],
+    seed: int = 0,
+    n_splits: int = 3,
+    candidates: tuple[Candidate, ...] = CANDIDATES,
+) -> tuple[Candidate, dict[Candidate, float]]:
+    """The candidate with the best grouped-CV macro-F1 on ``data``'s real rows.
+
+    Called on the training part of each outer fold (nested cross-validation),
+    so the outer test aircraft never influence the choice.  Ties go to the
+    earlier candidate.
+    """
+    real = data[data["kind"] == "real"]
+    splits = _splits(real, n_splits, seed)
+    got: dict[Candidate, float] = {}
+    for cand in candidates:
+        pred = pd.Series(index=real.index, dtype=object)
+        for _tr, te in splits:
+            test_groups = set(real["group"].iloc[te])
+            est = cand.fit(data[~data["group"].isin(test_groups)], columns, seed, SELECT_TREES)
+            pred.iloc[te] = est.predict(real[columns].iloc[te].to_numpy())
+        got[cand] = float(scores(real["label"], pred)["macro_f1"])
+    best = max(candidates, key=lambda c: (got[c], -candidates.index(c)))
+    return best, got
+
+
+def choose_and_fit(
+    data: pd.DataFrame,
+    columns: list[str],
+    seed: int = 0,
+    candidates: tuple[Candidate, ...] = CANDIDATES,
+) -> tuple[Candidate, RandomForestClassifier]:
+    """Choose a candidate by grouped CV on ``data`` (when there is a choice), then
+    fit it on all of ``data``."""
+    best = candidates[0]
+    if len(candidates) > 1:
+        best, _ = select_candidate(data, columns, seed, candidates=candidates)
+    return best, best.fit(data, columns, seed)
+
+
+def fit_mission_model(
+    data: pd.DataFrame,
+    columns: list[str],
+    seed: int = 0,
+    candidates: tuple[Candidate, ...] = CANDIDATES,
+) -> Any:
+    """The mission model's estimator fitted on ``data`` (a :data:`Fit`)."""
+    return choose_and_fit(data, columns, seed, candidates)[1]
+
+
+def make_forest(seed: int) -> RandomForestClassifier:
+    """The first candidate's forest, unweighted (for callers without a data frame)."""
+    return CANDIDATES[0].make(seed)
 
 
 def cross_validate(
     data: pd.DataFrame,
     columns: list[str],
-    make: Callable[[int], Any],
+    fit: Fit,
     seed: int = 0,
     n_splits: int = 5,
-    score_kind: str = "real",
-) -> pd.Series:
-    """Out-of-fold predictions for the real rows, grouped by aircraft.
+    score_kinds: tuple[str, ...] = ("real",),
+) -> dict[str, pd.DataFrame]:
+    """Out-of-fold class probabilities for the real rows, grouped by aircraft.
 
-    Folds are drawn over the real rows; each fold trains on the real and
-    thinned rows of the other aircraft plus every simulated row.  With
-    ``score_kind="thinned"`` the held-out aircraft are scored on their
-    one-fix-a-minute copies instead (same folds), indexed like the real rows.
+    Folds are drawn over the real rows; ``fit(train, columns, seed)`` gets the
+    real and thinned rows of the other aircraft plus every simulated row.  For
+    each kind in ``score_kinds`` the held-out aircraft are scored on their
+    rows of that kind (``"thinned"``: their one-fix-a-minute copies), indexed
+    like the real rows; rows without a copy stay NaN.  Columns are
+    :data:`MISSIONS`.
     """
     real = data[data["kind"] == "real"]
-    y = real["label"].to_numpy()
-    # small data sets (tests) cannot fill five folds
-    biggest = int(pd.Series(y).value_counts().max()) if y.size else 0
-    k = max(2, min(n_splits, real["group"].nunique(), biggest))
-    folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-    pred = pd.Series(index=real.index, dtype=object)
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # classes with one aircraft
-        splits = list(folds.split(real, y, real["group"].to_numpy()))
-    scored = real
-    if score_kind != "real":
-        alt = data[data["kind"] == score_kind]
-        alt = alt.set_axis(alt.index.str.replace(r"#.*$", "", regex=True))
-        scored = alt.reindex(real.index)
-    for _tr, te in splits:
+    scored: dict[str, pd.DataFrame] = {}
+    for kind in score_kinds:
+        alt = data[data["kind"] == kind]
+        scored[kind] = alt.set_axis(alt.index.str.replace(r"#.*$", "", regex=True)).reindex(
+            real.index
+        )
+    out = {k: pd.DataFrame(np.nan, index=real.index, columns=list(MISSIONS)) for k in score_kinds}
+    for _tr, te in _splits(real, n_splits, seed):
         test_groups = set(real["group"].iloc[te])
-        train = data[~data["group"].isin(test_groups)]
-        est = make(seed).fit(train[columns].to_numpy(), train["label"].to_numpy())
-        rows = scored.iloc[te]
-        ok = rows[columns].notna().all(axis=1).to_numpy()
-        if ok.any():
-            pred.iloc[te[ok]] = est.predict(rows[columns].to_numpy()[ok])
+        est = fit(data[~data["group"].isin(test_groups)], columns, seed)
+        classes = [str(c) for c in est.classes_]
+        for kind, rows in scored.items():
+            part = rows.iloc[te]
+            ok = part[columns].notna().all(axis=1).to_numpy()
+            if ok.any():
+                p = est.predict_proba(part[columns].to_numpy()[ok])
+                idx = part.index[ok]
+                out[kind].loc[idx] = 0.0
+                out[kind].loc[idx, classes] = p
+    return out
+
+
+def decide(proba: pd.DataFrame) -> pd.Series:
+    """The most probable mission of each row (NaN rows stay NaN)."""
+    ok = proba.notna().all(axis=1)
+    pred = pd.Series(np.nan, index=proba.index, dtype=object)
+    if ok.any():
+        p = proba[ok]
+        pred[ok] = np.asarray(p.columns)[p.to_numpy().argmax(axis=1)]
     return pred
 
 
@@ -193,18 +347,21 @@ def train(
     sim_counts: dict[str, int] | None = None,
     limit_per_label: int | None = None,
     holdout: frozenset[str] = HOLDOUT_ICAO24,
+    candidates: tuple[Candidate, ...] = CANDIDATES,
 ) -> dict[str, Any]:
     """Build the data set, cross-validate, fit and save the model.
 
     The saved model is fitted on every row except those of the ``holdout``
-    aircraft.
+    aircraft, with the candidate that an inner grouped cross-validation on
+    those rows prefers (the first of ``candidates`` when it is alone).
 
     Returns
     -------
     dict
         ``n_real``, ``n_thinned``, ``n_simulated``, ``labels`` (real counts)
-        and, when ``evaluate``, the grouped cross-validation scores on real
-        flights (``macro_f1``, ``per_class``).
+        and, when ``evaluate``, the nested grouped cross-validation scores on
+        real flights after the identity reweighting, as ``bench/missions.py``
+        reports them (``macro_f1``, ``per_class``), and ``model_alone_macro_f1``.
     """
     data = build_dataset(samples_dir, rnc_csv, seed, sim_counts, limit_per_label)
     cols = list(FEATURES)
@@ -216,12 +373,16 @@ def train(
         "labels": real["label"].value_counts().to_dict(),
     }
     if evaluate:
-        pred = cross_validate(data, cols, make_forest, seed)
-        metrics |= scores(real["label"], pred)
+        fit_fold = functools.partial(fit_mission_model, candidates=candidates)
+        proba = cross_validate(data, cols, fit_fold, seed)["real"]
+        flags = real[list(IDENTITY_FLAGS)]
+        metrics |= scores(real["label"], decide(apply_identity(proba, flags)[0]))
+        metrics["model_alone_macro_f1"] = scores(real["label"], decide(proba))["macro_f1"]
     fit = data[~data["group"].isin(holdout)]
-    est = make_forest(seed).fit(fit[cols].to_numpy(), fit["label"].to_numpy())
+    chosen, est = choose_and_fit(fit, cols, seed, candidates)
     meta = {k: metrics[k] for k in ("n_real", "n_thinned", "n_simulated")}
     meta |= {"seed": seed, "holdout_icao24": sorted(holdout), "n_fit": len(fit)}
+    meta |= {"sim_weight": chosen.sim_weight, "min_samples_leaf": chosen.min_leaf}
     model = MissionModel(est, cols, meta)
     model.save(out_path)
     return metrics

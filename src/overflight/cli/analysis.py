@@ -338,7 +338,7 @@ def train(
     with errors_as_exit("train"), steps() as on_step:
         on_step("building features and training (a few minutes)")
         metrics = training.train(traffic_samples_dir(), rnc, out, seed=seed, evaluate=evaluate)
-    for key in ("macro_f1", "baseline_macro_f1", "n_flights"):
+    for key in ("n_real", "n_thinned", "n_simulated", "macro_f1", "model_alone_macro_f1"):
         if key in metrics:
             out_console.print(f"{key}: {metrics[key]}")
     out_console.print(f"model: {out}")
