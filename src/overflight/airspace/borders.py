@@ -4,9 +4,8 @@ A country's border is the boundary of the union of its maritime and land
 polygons: an edge of one of its polygons counts unless its midpoint lies
 inside another polygon of the same country (a coastline inside the
 territorial-sea polygon, for example).  Finding them takes a few seconds on
-the default boundaries, so the result (with the bounding boxes of the parts of
-the national polygons, which tell the countries near a point) is stored next
-to the boundary cache as ``border-edges-*.npz``.
+the default boundaries, so the result is stored next to the boundary cache as
+``border-edges-*.npz``.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import shapely
 
 from overflight.airspace import cache
 from overflight.airspace.boundaries import Boundaries
-from overflight.airspace.grid import FloatArray, IntArray
+from overflight.airspace.grid import IntArray
 
 CACHE_NAME = "border-edges-v2"
 
@@ -31,10 +30,6 @@ class Borders:
     codes: list[str]
     start: IntArray
     eids: IntArray
-    #: (min lon, min lat, max lon, max lat) of each part of each national polygon
-    part_box: FloatArray
-    #: the polygon (item) of each part
-    part_item: IntArray
 
     def of(self, code: str) -> IntArray:
         """Edge ids of ``code``'s border, ascending (empty for an unknown code)."""
@@ -89,22 +84,14 @@ def load_borders(b: Boundaries, folder: Path | None) -> Borders:
                 b.country_codes,
                 hit["start"].astype(np.int64),
                 hit["eids"].astype(np.int64),
-                hit["part_box"].astype(np.float64),
-                hit["part_item"].astype(np.int64),
             )
         except KeyError:
             pass
     codes, start, eids = border_edge_ids(b)
-    national = np.flatnonzero(b.item_kind < 2)
-    parts, part_of = shapely.get_parts(b.item_geoms[national], return_index=True)
-    box = shapely.bounds(parts).reshape(-1, 4)
-    item = national[part_of].astype(np.int64)
     arrays = {
         "codes": np.array(codes, dtype=np.str_),
         "start": start,
         "eids": eids.astype(np.int32),
-        "part_box": box,
-        "part_item": item.astype(np.int32),
     }
     cache.save_arrays(folder, CACHE_NAME, arrays)
-    return Borders(codes, start, eids, box, item)
+    return Borders(codes, start, eids)
