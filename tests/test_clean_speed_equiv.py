@@ -31,6 +31,7 @@ from overflight.clean.pairs import altitude_feasible, position_feasible
 from overflight.clean.spoof import slow_at_altitude
 from overflight.clean.summary import flights_of
 from overflight.geodesy import KT_MS, haversine_m
+from overflight.jit import sorted_by_group
 from overflight.schema import MESSAGE_SCHEMA, conform
 from support import clean_reference as ref
 from support.samples import as_table, read_rnc, read_sample
@@ -374,7 +375,7 @@ def test_loops_match_plain_python(rows: list[tuple[int, int, bool, bool]]) -> No
     if order is not None:
         assert order.tolist() == ref.sort_order(grp[::-1], t[::-1]).tolist()
     sorted_ = all((grp[i], t[i]) <= (grp[i + 1], t[i + 1]) for i in range(n - 1))
-    assert _loops.is_sorted(grp, t) == sorted_
+    assert sorted_by_group(grp, t) == sorted_
 
 
 @settings(max_examples=100, deadline=None)

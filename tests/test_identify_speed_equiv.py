@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 
 from overflight.classify.samples import read_traffic_json
 from overflight.identify.envelope import ENVELOPE_SCHEMA, EnvelopeThresholds, flight_envelope
-from overflight.identify.envelope_stats import median_of
 from overflight.identify.flight_squawks import flight_squawks
 from overflight.identify.flightcodes import flight_codes
 from overflight.identify.squawk import squawk_label
+from overflight.jit import median_of
 
 FILES = (
     "collections/quickstart",

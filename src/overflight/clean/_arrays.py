@@ -21,9 +21,9 @@ from overflight.clean._loops import (
     FloatArray,
     IntArray,
     group_order,
-    is_sorted,
     last_index,
 )
+from overflight.jit import sorted_by_group
 
 #: Stand-in for a null timestamp: sorts last, flagged ``out_of_range`` by clean.
 NULL_TIME = np.iinfo(np.int64).max
@@ -120,7 +120,7 @@ def sort_order(codes: IntArray, t: IntArray, tiebreak: TieBreak | None = None) -
     n = len(t)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    if is_sorted(codes, t):  # already in order (a stable sort would not move a row)
+    if sorted_by_group(codes, t):  # already in order (a stable sort would not move a row)
         order: IntArray = np.arange(n, dtype=np.int64)
         cs, ts = codes, t
     elif (by_group := group_order(codes, t)) is not None:

@@ -28,10 +28,7 @@ Compiled here:
     consecutive candidates of one aircraft close in time (near duplicates);
 ``carry``
     the flight of each rejected fix: that of the previous valid fix, else of
-    the next (one forward and one backward walk);
-``is_sorted``
-    whether rows are already in ``(group, time)`` order, so that a sort can
-    be skipped.
+    the next (one forward and one backward walk).
 
 Only comparisons and the arithmetic of the numpy version they replace are
 used, in the same order, so the results are bit-identical (no
@@ -76,28 +73,6 @@ def last_index(has: BoolArray, start: BoolArray) -> IntArray:
     out = np.empty(len(has), dtype=np.int64)
     _last_index(np.ascontiguousarray(has, dtype=np.bool_), np.ascontiguousarray(start), out)
     return out
-
-
-@njit
-def _is_sorted(codes: IntArray, t: IntArray) -> bool:
-    for i in range(1, len(codes)):
-        if codes[i] < codes[i - 1] or (codes[i] == codes[i - 1] and t[i] < t[i - 1]):
-            return False
-    return True
-
-
-def is_sorted(codes: IntArray, t: IntArray) -> bool:
-    """True when rows are in ``(codes, t)`` order (ties allowed).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> is_sorted(np.array([0, 0, 1]), np.array([5, 5, 1]))
-    True
-    >>> is_sorted(np.array([1, 0]), np.zeros(2, np.int64))
-    False
-    """
-    return bool(_is_sorted(codes.astype(np.int64, copy=False), t.astype(np.int64, copy=False)))
 
 
 @njit

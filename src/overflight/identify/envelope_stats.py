@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from overflight.jit import njit
+from overflight.jit import median_of, njit
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -45,77 +45,6 @@ class GroupStats(NamedTuple):
     has_vr_s: FloatArray
     """Weight of the points with a finite vertical rate."""
     vr_std: FloatArray
-
-
-@njit
-def select(a: FloatArray, k: int) -> None:
-    """Reorder ``a`` so that ``a[k]`` is its k-th smallest value, everything
-    before it no larger and everything after it no smaller (Hoare quickselect,
-    median-of-three pivot; ``a`` has no NaN).
-
-    Examples
-    --------
-    >>> a = np.array([5.0, 1.0, 4.0, 2.0, 3.0])
-    >>> select(a, 1)
-    >>> float(a[1]), float(below(a, 1))
-    (2.0, 1.0)
-    """
-    lo, hi = 0, a.size - 1
-    while hi > lo:
-        mid = (lo + hi) >> 1
-        if a[mid] < a[lo]:
-            a[mid], a[lo] = a[lo], a[mid]
-        if a[hi] < a[lo]:
-            a[hi], a[lo] = a[lo], a[hi]
-        if a[hi] < a[mid]:
-            a[hi], a[mid] = a[mid], a[hi]
-        pivot = a[mid]
-        i, j = lo, hi
-        while i <= j:
-            while a[i] < pivot:
-                i += 1
-            while a[j] > pivot:
-                j -= 1
-            if i <= j:
-                a[i], a[j] = a[j], a[i]
-                i += 1
-                j -= 1
-        if k <= j:
-            hi = j
-        elif k >= i:
-            lo = i
-        else:
-            return
-
-
-@njit
-def below(a: FloatArray, k: int) -> float:
-    """After :func:`select` ``(a, k)`` with ``k >= 1``: the (k-1)-th smallest value."""
-    lower = a[0]
-    for i in range(1, k):
-        if a[i] > lower:
-            lower = a[i]
-    return float(lower)
-
-
-@njit
-def median_of(buf: FloatArray, m: int) -> float:
-    """Median of ``buf[:m]`` (reordered) as pandas takes it: the middle value,
-    or ``(upper + lower) / 2`` of the two middle ones; NaN when ``m == 0``.
-
-    Examples
-    --------
-    >>> median_of(np.array([4.0, 1.0, 3.0, 2.0, 99.0]), 4)
-    2.5
-    """
-    if m == 0:
-        return np.nan
-    a = buf[:m]
-    h = m // 2
-    select(a, h)
-    if m % 2:
-        return float(a[h])
-    return float((a[h] + below(a, h)) / 2)
 
 
 @njit

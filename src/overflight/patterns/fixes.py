@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from overflight.identify.flightcodes import flight_codes
-from overflight.patterns.fixes_jit import epoch_seconds, first_of_each, sorted_by_flight
+from overflight.jit import sorted_by_group
+from overflight.patterns.fixes_jit import epoch_seconds, first_of_each
 from overflight.patterns.turns import (
     BoolArray,
     FloatArray,
@@ -120,7 +121,7 @@ def usable_fixes(points: pa.Table | pd.DataFrame) -> Fixes:
     code = rank[fc.code[rows]]
     ns = pc.fill_null(points.column("timestamp").cast(pa.int64()), 0).to_numpy()[rows]
     t = epoch_seconds(ns)
-    if not sorted_by_flight(code, t):
+    if not sorted_by_group(code, t):
         order = np.lexsort((t, code))
         rows, code, t = rows[order], code[order], t[order]
     keep, start = first_of_each(code, t)

@@ -9,9 +9,9 @@ is that formula in one compiled pass (:func:`overflight.jit.njit`) instead
 of a pandas index and five temporary arrays; the tests compare it with
 pandas on the real data and on edge values.
 
-:func:`sorted_by_flight` and :func:`first_of_each` are the sortedness check
-and the duplicate-time and flight-boundary scans of the fixes, one pass each
-instead of several numpy temporaries.
+:func:`first_of_each` is the duplicate-time and flight-boundary scan of the
+fixes, one pass instead of several numpy temporaries (their sortedness check
+is :func:`overflight.jit.sorted_by_group`).
 """
 
 from __future__ import annotations
@@ -57,21 +57,6 @@ def epoch_seconds(ns: IntArray) -> FloatArray:
     v = np.ascontiguousarray(ns, dtype=np.int64)
     beyond = bool(v.size) and (int(v.max()) > _BIG or int(v.min()) < -_BIG)
     return _seconds(v, beyond)
-
-
-@njit
-def sorted_by_flight(code: IntArray, t: FloatArray) -> bool:
-    """Whether the fixes are sorted by flight code, then time.
-
-    Examples
-    --------
-    >>> sorted_by_flight(np.array([0, 0, 1]), np.array([5.0, 6.0, 1.0]))
-    True
-    """
-    for i in range(1, code.size):
-        if code[i] < code[i - 1] or (code[i] == code[i - 1] and t[i] < t[i - 1]):
-            return False
-    return True
 
 
 @njit

@@ -14,7 +14,7 @@ what numpy gives, not merely close values:
   two-sided interpolation.
 
 Order statistics come from the quickselect of
-:mod:`overflight.identify.envelope_stats` (cheaper to compile and to run than
+:mod:`overflight.jit` (cheaper to compile and to run than
 numba's ``np.sort``/``np.median``).  The tests compare each with numpy on
 random and real data.
 """
@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from overflight.identify.envelope_stats import below, median_of, select
-from overflight.jit import njit
+from overflight.jit import below, median_of, njit, select
 from overflight.patterns.turns import FloatArray
 
 
