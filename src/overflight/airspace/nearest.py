@@ -17,9 +17,10 @@ minimum is below ``y(d_k)``.  Points where it is not (many samples within
 of radius ``y^-1(minimum)``, which is always enough.  Samples beyond
 ``y^-1(cap)`` are never looked at: the distance saturates there.
 
-Distances per (point, arc) come from :func:`~overflight.airspace.arcs.arc_distance_m`
-on the same frames as the reference search, so the result is the reference's
-minimum itself, not an approximation of it.  A margin of :data:`MARGIN_M`
+Distances per (point, arc) come from :func:`~overflight.airspace.arcs.nearest_listed_m`
+on the same frames as the reference search, the formula of its
+:func:`~overflight.airspace.arcs.arc_distance_m` to rounding (about 1e-9 m),
+so the result is the reference's minimum, not an approximation of it.  A margin of :data:`MARGIN_M`
 (well above the ~0.1 m rounding of that formula near an end point) keeps
 rounding from deciding which arc is nearest.
 """
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
-from overflight.airspace.arcs import arc_distance_m, arc_frames, nearest_listed_m, unit_vectors
+from overflight.airspace.arcs import arc_frames, nearest_listed_m, unit_vectors
 from overflight.airspace.grid import BoolArray, FloatArray, IntArray, sorted_unique
 from overflight.geodesy import EARTH_RADIUS_M
 
@@ -66,11 +67,6 @@ class ArcStore:
     def __len__(self) -> int:
         return int(self.ax.size)
 
-    def frames(self, rows: IntArray) -> FloatArray:
-        """Frames of arcs ``rows``, shape (m, 5, 3)."""
-        self.fill(rows)
-        return self._frames[rows]
-
     def fill(self, rows: IntArray) -> None:
         """Work out the frames of arcs ``rows`` that are not yet (see :attr:`all_frames`)."""
         need = rows[~self._done[rows]]
@@ -83,12 +79,8 @@ class ArcStore:
 
     @property
     def all_frames(self) -> FloatArray:
-        """Every arc's frame row, shape (n, 5, 3); only rows filled by :meth:`frames` are set."""
+        """Every arc's frame row, shape (n, 5, 3); only rows filled by :meth:`fill` are set."""
         return self._frames
-
-    def distances(self, p: FloatArray, rows: IntArray) -> FloatArray:
-        """Distance (m) from points ``p`` (..., 3) to arcs ``rows`` (broadcast together)."""
-        return arc_distance_m(p, np.moveaxis(self.frames(rows), -2, 0))
 
 
 def sample_arcs(
