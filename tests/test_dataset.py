@@ -31,7 +31,8 @@ from overflight.store.dataset import (
     wkb_points,
     write_dataset,
 )
-from overflight.store.export import LAYOUT_FILE, export, split_by_key
+from overflight.store.export import export
+from overflight.store.layout import LAYOUT_FILE, split_by_key
 
 
 @pytest.fixture(scope="module")

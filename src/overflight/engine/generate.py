@@ -25,7 +25,7 @@ How a dataset is made (:func:`generate`), exactly:
 
 3. Copies are added until ``points`` rows are written; the last copy is cut
    to the rows needed.  Rows go to the partitioned layout
-   (:mod:`overflight.store.export`) one copy at a time, so memory holds the
+   (:mod:`overflight.store.layout`) one copy at a time, so memory holds the
    base plus one copy, whatever the size.  ``_generator.json`` in the
    dataset folder records the parameters, the files used and the rows.
 
@@ -49,7 +49,7 @@ from overflight import ingest
 from overflight.errors import InputError
 from overflight.schema import MESSAGE_SCHEMA, TIMESTAMP, conform
 from overflight.store.dataset import PartitionedWriter
-from overflight.store.export import NS_PER_DAY, write_layout_file
+from overflight.store.layout import NS_PER_DAY, write_layout_file
 
 GENERATOR_FILE = "_generator.json"
 

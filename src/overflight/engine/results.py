@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from overflight.engine.tasks import PartitionResult
 from overflight.schema import EVENT_SCHEMA, FLIGHT_SCHEMA
-from overflight.store.export import write_layout_file
+from overflight.store.layout import write_layout_file
 
 #: Leading sort keys per table; every other sortable column follows as a tie-break.
 SORT_KEYS: dict[str, tuple[str, ...]] = {

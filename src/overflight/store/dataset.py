@@ -1,8 +1,9 @@
 """Reading and writing the partitioned dataset layout (GeoParquet by day).
 
-The layout is described in :mod:`overflight.store.export` (which exports it
-from the store); this module writes it (:class:`PartitionedWriter`, used by
-every engine and by the export) and reads it: list the files of a dataset in
+The layout is described in :mod:`overflight.store.layout`
+(:mod:`overflight.store.export` exports a store table into it); this module
+writes it (:class:`PartitionedWriter`, used by every engine and by the
+export) and reads it: list the files of a dataset in
 a fixed order, and stream them as Arrow record batches with column
 projection, one file after the other, so a dataset of any size is read with
 bounded memory.
@@ -37,7 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from overflight.errors import FormatError, StoreError
-from overflight.store.export import (
+from overflight.store.layout import (
     GEOMETRY,
     LAYOUT,
     LAYOUT_FILE,
@@ -109,7 +110,7 @@ class PartitionedWriter:
 
     Rows of one key keep their order; a table sorted by aircraft and time
     (as the pipeline's points are) is split into days by copying its runs,
-    without a row-by-row gather (:func:`~overflight.store.export.split_by_key`).
+    without a row-by-row gather (:func:`~overflight.store.layout.split_by_key`).
     """
 
     def __init__(

@@ -1,0 +1,248 @@
+"""The partitioned dataset layout: keys, names, WKB points, GeoParquet metadata.
+
+Layout (hive style, one folder level per key, GeoParquet files)::
+
+    OUTDIR/
+      _overflight_dataset.json          what the folder holds (see below)
+      day=2024-01-31/part-00000-0.parquet
+      day=2024-01-31/region=N40E000/part-00000-0.parquet   (with region_deg)
+
+* ``day`` is the UTC date of ``timestamp``; rows without a time go to
+  ``day=__HIVE_DEFAULT_PARTITION__`` (the hive convention for null).
+* ``region`` (optional) is the ``region_deg`` x ``region_deg`` tile holding
+  the position, named by its south-west corner (``N40E000``, ``S35W060``);
+  rows without a position go to ``region=none``.
+* The key columns are not stored in the files (readers such as
+  :mod:`pyarrow.dataset`, DuckDB's ``hive_partitioning`` and Spark restore
+  them from the path).  Every other column is stored as is, plus
+  ``geometry``: the position as a WKB point (x = longitude, y = latitude,
+  WGS84), null without a position.
+* Every file carries GeoParquet 1.1 metadata (key ``geo``): WKB encoding,
+  ``Point`` geometries, the file's bounding box and no ``crs`` (which means
+  OGC:CRS84, longitude/latitude on WGS84), so GeoPandas, GDAL and DuckDB
+  spatial open a file as a layer of points.
+* Files are zstd-compressed; only string columns are dictionary-encoded and
+  ``geometry`` has no column statistics (:func:`write_options`).
+* ``_overflight_dataset.json``: ``{"layout": "overflight-day", "version": 1,
+  "region_deg": null, "rows": N, "files": N, "columns": [...]}``.
+
+Writers (:class:`overflight.store.dataset.PartitionedWriter`) only ever add
+files (``part-<tag>-<n>.parquet`` with a tag per writer), so several
+processes can write one dataset at once as long as their tags differ.
+The export from the store is :mod:`overflight.store.export`; the writer and
+the readers are :mod:`overflight.store.dataset`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from overflight.schema import TIMESTAMP
+
+LAYOUT = "overflight-day"
+LAYOUT_FILE = "_overflight_dataset.json"
+GEOMETRY = "geometry"
+NULL_KEY = "__HIVE_DEFAULT_PARTITION__"
+NS_PER_DAY = 86_400 * 10**9
+#: Below this mean run length (rows of one key in a row), rows are gathered with a take.
+MIN_RUN_ROWS = 200
+#: Tile sizes (degrees) accepted for the ``region`` level: they divide 180.
+REGION_DEGREES = (1, 2, 3, 5, 6, 10, 15, 30, 45, 90)
+
+
+def wkb_points(longitude: npt.ArrayLike, latitude: npt.ArrayLike) -> pa.Array:
+    """Little-endian WKB points from coordinate arrays; null where either is NaN.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> arr = wkb_points([2.35, float("nan")], [48.85, 1.0])
+    >>> shapely.from_wkb(arr[0].as_py()).wkt, arr[1].as_py()
+    ('POINT (2.35 48.85)', None)
+    """
+    x = np.asarray(longitude, dtype=np.float64).ravel()
+    y = np.asarray(latitude, dtype=np.float64).ravel()
+    n = x.size
+    raw = np.empty((n, 21), dtype=np.uint8)
+    raw[:, 0] = 1  # little endian
+    raw[:, 1:5] = np.frombuffer(np.uint32(1).tobytes("C"), dtype=np.uint8)  # wkbPoint
+    raw[:, 5:13] = x.astype("<f8", copy=False).view(np.uint8).reshape(n, 8)
+    raw[:, 13:21] = y.astype("<f8", copy=False).view(np.uint8).reshape(n, 8)
+    valid = np.isfinite(x) & np.isfinite(y)
+    offsets = np.arange(0, 21 * n + 1, 21, dtype=np.int32)
+    nulls = int(n - np.count_nonzero(valid))
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.Array.from_buffers(
+        pa.binary(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(raw)], null_count=nulls
+    )
+
+
+def geo_metadata(bbox: tuple[float, float, float, float] | None) -> dict[str, Any]:
+    """The GeoParquet 1.1 ``geo`` metadata of a points file.
+
+    Examples
+    --------
+    >>> geo_metadata((0.0, 1.0, 2.0, 3.0))["columns"]["geometry"]["bbox"]
+    [0.0, 1.0, 2.0, 3.0]
+    """
+    column: dict[str, Any] = {"encoding": "WKB", "geometry_types": ["Point"]}
+    if bbox is not None:
+        column["bbox"] = list(bbox)
+    return {"version": "1.1.0", "primary_column": GEOMETRY, "columns": {GEOMETRY: column}}
+
+
+def write_options(schema: pa.Schema) -> dict[str, Any]:
+    """Parquet encoding options of a points file with this (Arrow) schema.
+
+    Dictionary encoding only for string (byte array) columns, where it pays:
+    numeric columns rarely fit a dictionary page and fall back to plain
+    encoding after hashing every value for nothing.  Statistics for every
+    column but ``geometry`` (min/max of WKB bytes is meaningless; the bbox is
+    in the ``geo`` metadata).  Neither changes what a reader reads back.
+
+    Examples
+    --------
+    >>> s = pa.schema([("icao24", pa.string()), ("latitude", pa.float64()),
+    ...                (GEOMETRY, pa.binary())])
+    >>> opts = write_options(s)
+    >>> opts["use_dictionary"], opts["write_statistics"]
+    (['icao24'], ['icao24', 'latitude'])
+    """
+    sink = pa.BufferOutputStream()
+    pq.write_table(schema.empty_table(), sink)
+    leaves = pq.ParquetFile(pa.BufferReader(sink.getvalue())).schema
+    columns = [leaves.column(i) for i in range(len(leaves))]
+    data = [c for c in columns if c.path.split(".")[0] != GEOMETRY]
+    return {
+        "use_dictionary": [c.path for c in data if c.physical_type == "BYTE_ARRAY"],
+        "write_statistics": [c.path for c in data],
+    }
+
+
+def day_numbers(timestamps: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.int64]:
+    """UTC day number (days since 1970-01-01) per row; ``-2**62`` for nulls."""
+    ints = pc.cast(pc.cast(timestamps, TIMESTAMP), pa.int64())
+    t = pc.fill_null(ints, np.iinfo(np.int64).min).to_numpy(zero_copy_only=False)
+    days = np.floor_divide(t, NS_PER_DAY)
+    return np.where(t == np.iinfo(np.int64).min, -(2**62), days).astype(np.int64)
+
+
+def day_label(day: int) -> str:
+    """``YYYY-MM-DD`` of a day number (the null key for nulls).
+
+    Examples
+    --------
+    >>> day_label(19753)
+    '2024-01-31'
+    """
+    if day == -(2**62):
+        return NULL_KEY
+    return str(np.datetime64(int(day), "D"))
+
+
+def region_label(lat_tile: int, lon_tile: int, region_deg: int) -> str:
+    """Name of a tile from its row/column index: its south-west corner.
+
+    Examples
+    --------
+    >>> region_label(4, 0, 10), region_label(-4, -6, 10)
+    ('N40E000', 'S40W060')
+    """
+    lat0, lon0 = lat_tile * region_deg, lon_tile * region_deg
+    ns = "N" if lat0 >= 0 else "S"
+    ew = "E" if lon0 >= 0 else "W"
+    return f"{ns}{abs(lat0):02d}{ew}{abs(lon0):03d}"
+
+
+def coordinates(table: pa.Table) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    def col(name: str) -> npt.NDArray[np.float64]:
+        if name not in table.column_names:
+            return np.full(table.num_rows, np.nan)
+        c = pc.cast(table.column(name), pa.float64())
+        out: npt.NDArray[np.float64] = pc.fill_null(c, np.nan).to_numpy(zero_copy_only=False)
+        return out
+
+    return col("longitude"), col("latitude")
+
+
+def partition_keys(table: pa.Table, region_deg: int | None) -> npt.NDArray[np.int64]:
+    """One integer per row: day, and region tile, packed together."""
+    day = day_numbers(table.column("timestamp"))
+    if region_deg is None:
+        return day
+    lon, lat = coordinates(table)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    # 1000 tile rows/columns at most (1-degree tiles: 180 x 360), 999 = no position
+    row = np.where(ok, np.floor(np.clip(lat, -90, 89.999999) / region_deg), 999 - 500)
+    lon_w = np.where(ok, ((lon + 180.0) % 360.0) - 180.0, 0.0)
+    colm = np.where(ok, np.floor(lon_w / region_deg), 999 - 500)
+    tile = (row.astype(np.int64) + 500) * 1000 + (colm.astype(np.int64) + 500)
+    return day * 1_000_000 + tile
+
+
+def split_by_key(table: pa.Table, keys: npt.NDArray[np.int64]) -> Iterator[tuple[int, pa.Table]]:
+    """The rows of each key, keys ascending, rows in table order within a key.
+
+    Rows usually come in long runs of one key (a points table is sorted by
+    aircraft and time, so by day within an aircraft): then the runs are
+    copied as blocks; otherwise the rows are gathered with one ``take``.
+
+    Examples
+    --------
+    >>> t = pa.table({"v": [1, 2, 3, 4]})
+    >>> [(k, p.column("v").to_pylist()) for k, p in split_by_key(t, np.array([5, 3, 5, 3]))]
+    [(3, [2, 4]), (5, [1, 3])]
+    """
+    n = len(keys)
+    starts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+    starts = np.concatenate([[0], starts]) if n else starts
+    if len(starts) * MIN_RUN_ROWS > n:  # short runs: one gather
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        table = table.take(pa.array(order))
+        starts = np.concatenate([[0], np.flatnonzero(keys[1:] != keys[:-1]) + 1])
+    stops = np.append(starts[1:], n)
+    by_key = np.argsort(keys[starts], kind="stable")
+    run_keys = keys[starts][by_key]
+    first = np.flatnonzero(np.diff(run_keys, prepend=run_keys[:1] - 1))
+    for lo, hi in itertools.pairwise([*first.tolist(), len(by_key)]):
+        runs = by_key[lo:hi]
+        parts = [table.slice(int(starts[r]), int(stops[r] - starts[r])) for r in runs]
+        part = parts[0] if len(parts) == 1 else pa.concat_tables(parts).combine_chunks()
+        yield int(run_keys[lo]), part
+
+
+def key_path(key: int, region_deg: int | None) -> str:
+    if region_deg is None:
+        return f"day={day_label(key)}"
+    day, tile = divmod(key, 1_000_000)
+    row, colm = divmod(tile, 1000)
+    region = "none" if row == 999 else region_label(row - 500, colm - 500, region_deg)
+    return f"day={day_label(day)}/region={region}"
+
+
+def write_layout_file(
+    root: str | Path, rows: int, files: int, columns: Iterable[str], region_deg: int | None
+) -> Path:
+    """Write ``_overflight_dataset.json`` describing the dataset in ``root``."""
+    path = Path(root) / LAYOUT_FILE
+    info = {
+        "layout": LAYOUT,
+        "version": 1,
+        "region_deg": region_deg,
+        "rows": rows,
+        "files": files,
+        "columns": [c for c in columns if c != GEOMETRY],
+    }
+    path.write_text(json.dumps(info, indent=2) + "\n")
+    return path
