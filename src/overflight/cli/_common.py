@@ -6,7 +6,7 @@ when its input is wrong; the message names the file and the record.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from overflight import __version__, pipeline
+from overflight import __version__, engine, pipeline
 from overflight.errors import OverflightError
 
 app = typer.Typer(
@@ -106,6 +106,39 @@ def print_summary(result: pipeline.AnalyzeResult) -> None:
     out_console.print(table)
 
 
+def context_spec(
+    focus: str | None,
+    near_km: float,
+    boundaries: Path | None,
+    land: Path | None,
+    zones: Sequence[Path] | None,
+    aircraft_db: Sequence[Path] | None,
+    auth: Path | None,
+    no_airspace: bool,
+    reach_km: float | None = None,
+    *,
+    absolute: bool = False,
+) -> engine.ContextSpec:
+    """The command's stage options as one spec; ``absolute`` resolves the paths
+    (an engine worker may run in another folder), else they stay as typed, so
+    that error messages name them as the user did."""
+
+    def path(p: Path | None) -> str | None:
+        return None if p is None else str(Path(p).resolve() if absolute else p)
+
+    return engine.ContextSpec(
+        focus=focus,
+        near_km=near_km,
+        boundaries=path(boundaries),
+        land=path(land),
+        zones=tuple(str(path(z)) for z in zones or ()),
+        aircraft_db=tuple(str(path(d)) for d in aircraft_db or ()),
+        authorisations=path(auth),
+        airspace_enabled=not no_airspace,
+        reach_range_km=reach_km,
+    )
+
+
 def load_context(
     focus: str | None,
     near_km: float,
@@ -117,17 +150,11 @@ def load_context(
     no_airspace: bool,
     reach_km: float | None,
 ) -> pipeline.Context:
-    return pipeline.Context.load(
-        focus=focus,
-        near_km=near_km,
-        boundaries=boundaries,
-        land=land,
-        zones=zones or (),
-        aircraft_db=aircraft_db or (),
-        authorisations=auth,
-        airspace_enabled=not no_airspace,
-        reach_range_km=reach_km,
+    """Load the stage context the options describe (:func:`context_spec`)."""
+    spec = context_spec(
+        focus, near_km, boundaries, land, zones, aircraft_db, auth, no_airspace, reach_km
     )
+    return pipeline.Context.load(**spec.kwargs())
 
 
 FocusOpt = Annotated[

@@ -24,6 +24,7 @@ from overflight.cli._common import (
     ReachOpt,
     ZonesOpt,
     app,
+    context_spec,
     err_console,
     errors_as_exit,
     fail,
@@ -40,7 +41,6 @@ from overflight.cli.scale import (
     SchedulerOpt,
     WorkersOpt,
     analyze_with_engine,
-    engine_spec,
     print_engine_summary,
     scheduler_choice,
     trends_with_engine,
@@ -112,8 +112,17 @@ def analyze(
     with errors_as_exit("analyze"):
         how = scheduler_choice(engine_name, inputs, options, scheduler, partitions, workers)
     if how.name != "memory":
-        spec = engine_spec(
-            focus, near_km, boundaries, land, zones, aircraft_db, auth, no_airspace, reach_km
+        spec = context_spec(
+            focus,
+            near_km,
+            boundaries,
+            land,
+            zones,
+            aircraft_db,
+            auth,
+            no_airspace,
+            reach_km,
+            absolute=True,
         )
         with errors_as_exit("analyze"):
             big = analyze_with_engine(
@@ -281,7 +290,9 @@ def trends_command(
             daily_parts.append(memory_daily(pipeline.combine(parts), context, near_km, on_step))
         if raw and how.name != "memory":
             on_step(f"analysing {len(raw)} input(s) on the {how.name} engine")
-            spec = engine_spec(focus, near_km, boundaries, land, None, aircraft_db, None, False)
+            spec = context_spec(
+                focus, near_km, boundaries, land, None, aircraft_db, None, False, absolute=True
+            )
             with tempfile.TemporaryDirectory(prefix=".trends-", dir=out.parent) as work:
                 part = trends_with_engine(raw, Path(work), options, spec, how, near_km)
             daily_parts.append(part.daily)

@@ -94,35 +94,6 @@ def scheduler_choice(
     return EngineChoice(resolve_engine(choice, inputs, options), scheduler, partitions, workers)
 
 
-def engine_spec(
-    focus: str | None,
-    near_km: float,
-    boundaries: Path | None,
-    land: Path | None,
-    zones: Sequence[Path] | None,
-    aircraft_db: Sequence[Path] | None,
-    auth: Path | None,
-    no_airspace: bool,
-    reach_km: float | None = None,
-) -> engine.ContextSpec:
-    """The command's stage options as a spec each engine worker loads once."""
-
-    def path(p: Path | None) -> str | None:
-        return None if p is None else str(Path(p).resolve())
-
-    return engine.ContextSpec(
-        focus=focus,
-        near_km=near_km,
-        boundaries=path(boundaries),
-        land=path(land),
-        zones=tuple(str(Path(z).resolve()) for z in zones or ()),
-        aircraft_db=tuple(str(Path(d).resolve()) for d in aircraft_db or ()),
-        authorisations=path(auth),
-        airspace_enabled=not no_airspace,
-        reach_range_km=reach_km,
-    )
-
-
 def run_engine(
     inputs: Sequence[Path],
     out: Path,
