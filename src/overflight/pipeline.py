@@ -222,7 +222,8 @@ def place(
     b = context.boundaries
     if b is None:
         raise ValueError("place needs a context with boundaries")
-    points = airspace.classify_points(points, b, distance=distance)
+    ids = airspace.point_classes(points, b)
+    points = airspace.classify_points(points, b, distance=distance, ids=ids)
     events = airspace.airspace_events(
         points,
         b,
@@ -230,6 +231,7 @@ def place(
         near_km=context.near_km,
         flights=flights,
         reuse_point_distances=distance,
+        point_ids=ids,
     )
     if context.authorisations is not None:
         events = airspace.apply_authorisations(events, flights, context.authorisations)

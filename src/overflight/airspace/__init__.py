@@ -28,7 +28,12 @@ from __future__ import annotations
 
 from overflight.airspace.authorise import Rule, apply_authorisations, load_authorisations
 from overflight.airspace.boundaries import Boundaries, Layer, load_boundaries
-from overflight.airspace.classify import POINT_COLUMNS, classify_lonlat, classify_points
+from overflight.airspace.classify import (
+    POINT_COLUMNS,
+    classify_lonlat,
+    classify_points,
+    point_classes,
+)
 from overflight.airspace.distance import boundary_distance_m
 from overflight.airspace.events import AIRSPACE_EVENT_FIELDS, AIRSPACE_EVENT_SCHEMA, airspace_events
 from overflight.airspace.focus import distance_to_country_m
@@ -57,4 +62,5 @@ __all__ = [
     "load_authorisations",
     "load_boundaries",
     "observation_reach",
+    "point_classes",
 ]

@@ -50,6 +50,17 @@ def classify_lonlat(b: Boundaries, lon: npt.ArrayLike, lat: npt.ArrayLike) -> In
     return b.classify(lon, lat)
 
 
+def point_classes(points: pa.Table, boundaries: Boundaries, valid_only: bool = True) -> Int32Array:
+    """Class id of each row of ``points`` (-1 where it has no valid position).
+
+    The ids :func:`classify_points` and
+    :func:`~overflight.airspace.events.airspace_events` work from; a caller
+    that runs both passes them to each (``ids=``) and classifies once.
+    """
+    lon, lat = coordinates(points, valid_only)
+    return boundaries.classify(lon, lat)
+
+
 def _take(values: pa.Array, ids: Int32Array) -> pa.Array:
     return values.take(pa.array(ids, type=pa.int32(), mask=ids < 0))
 
@@ -61,6 +72,7 @@ def classify_points(
     distance: bool = True,
     valid_only: bool = True,
     max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
+    ids: Int32Array | None = None,
 ) -> pa.Table:
     """Return ``points`` with country, countries, zone and boundary_distance_m.
 
@@ -78,6 +90,9 @@ def classify_points(
         evidence of where the aircraft was).
     max_distance_m
         Distances saturate at this value.
+    ids
+        The class id of each row if already known (:func:`point_classes`
+        with the same ``valid_only``), so they are not worked out twice.
 
     Returns
     -------
@@ -85,7 +100,8 @@ def classify_points(
         A new table; existing columns of the same names are replaced.
     """
     lon, lat = coordinates(points, valid_only)
-    ids = boundaries.classify(lon, lat)
+    if ids is None:
+        ids = boundaries.classify(lon, lat)
     info = boundaries.info()
     country = _take(pa.array(info.country, pa.string()), ids)
     countries = _take(pa.array(info.countries, pa.list_(pa.string())), ids)

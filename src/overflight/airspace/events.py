@@ -44,7 +44,7 @@ from overflight.airspace.classify import coordinates
 from overflight.airspace.crossing import crossing_fractions, wrap_lon
 from overflight.airspace.details import KINDS, Rows, event_table
 from overflight.airspace.distance import DEFAULT_MAX_DISTANCE_M, border_distance
-from overflight.airspace.grid import BoolArray, FloatArray, IntArray
+from overflight.airspace.grid import BoolArray, FloatArray, Int32Array, IntArray
 from overflight.airspace.keys import Keys
 from overflight.schema import EVENT_FIELDS, EVENT_SCHEMA
 
@@ -134,6 +134,7 @@ def airspace_events(
     foreign_only: bool = False,
     max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
     reuse_point_distances: bool = False,
+    point_ids: Int32Array | None = None,
 ) -> pa.Table:
     """One row per stay in a national airspace or user zone (see the module docstring).
 
@@ -161,6 +162,10 @@ def airspace_events(
         ``boundary_distance_m`` (:func:`classify_points` with the same
         ``max_distance_m``) instead of measuring it again; fixes in joint
         claims and in zones are always measured.
+    point_ids
+        The class id of every row of ``points``
+        (:func:`~overflight.airspace.classify.point_classes`), when the
+        caller has them; else the fixes are classified here.
 
     Returns
     -------
@@ -170,7 +175,7 @@ def airspace_events(
     focus = focus.upper() if focus else None
     keys = Keys(boundaries, focus)
     fx = _Fixes.of(points)
-    ids = boundaries.classify(fx.lon, fx.lat)
+    ids = boundaries.classify(fx.lon, fx.lat) if point_ids is None else point_ids[fx.rows]
     member, land = keys.matrices()
     pi, ki = _pairs(member, ids, fx)
     r0, r1 = _runs(fx.flight[pi], ki, fx.rank[pi])
