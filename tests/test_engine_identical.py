@@ -90,8 +90,15 @@ def test_local_engine_matches_in_memory(
 def test_local_pool_matches_in_memory(
     multiday: Path, reference: pipeline.Analysis, tmp_path: Path
 ) -> None:
-    res = engine.run([multiday], tmp_path, context=SPEC, partitions=3, workers=2)
+    """Two processes read the day files in parallel (one map task per group), then process."""
+    events: list[Progress] = []
+    res = engine.run(
+        [multiday], tmp_path, context=SPEC, partitions=3, workers=2, on_progress=events.append
+    )
     _check(res, reference)
+    maps = [e for e in events if e.phase == "partition"]
+    assert len(dataset_files(multiday)) > 1 and maps[-1].total > 1
+    assert maps[-1].done == maps[-1].total and maps[-1].rows == res.messages
 
 
 def test_dask_matches_in_memory(

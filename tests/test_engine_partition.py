@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from overflight import ingest
-from overflight.engine.dask_engine import groups
 from overflight.engine.partition import (
     SPILL_SCHEMA,
     Source,
     conform_encoded,
+    groups,
     map_sources,
     partition_ids,
     plan_sources,

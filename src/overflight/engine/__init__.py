@@ -34,7 +34,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from overflight.engine.local import map_local, reduce_local
+from overflight.engine.local import local_pool, map_local, reduce_local
 from overflight.engine.partition import default_partitions, plan_sources
 from overflight.engine.progress import Progress, ProgressCallback, rich_progress, text_progress
 from overflight.engine.results import EngineResult, canonical_sort, gather
@@ -168,19 +168,20 @@ def run(
     try:
         if engine == "local":
             n = partitions or default_partitions(sources, rows_per_partition, workers)
-            maps = map_local(sources, spill, n, options, batch_rows, on_progress)
-            t_map = time.perf_counter()  # planning included
-            rows = [sum(m.rows[p] for m in maps) for p in range(n)]
-            results = reduce_local(
-                [p for p in range(n) if rows[p]],
-                spill,
-                staging,
-                context,
-                region_deg=region_deg,
-                collect=collect,
-                workers=workers,
-                on_progress=on_progress,
-            )
+            with local_pool(workers, context) as pool:
+                maps = map_local(sources, spill, n, options, batch_rows, on_progress, pool)
+                t_map = time.perf_counter()  # planning included
+                rows = [sum(m.rows[p] for m in maps) for p in range(n)]
+                results = reduce_local(
+                    [p for p in range(n) if rows[p]],
+                    spill,
+                    staging,
+                    context,
+                    region_deg=region_deg,
+                    collect=collect,
+                    pool=pool,
+                    on_progress=on_progress,
+                )
         else:
             from overflight.engine.dask_engine import client_for, run_dask
 

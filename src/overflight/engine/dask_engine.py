@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from overflight.engine.partition import MapResult, Source, map_sources
+from overflight.engine.partition import MapResult, Source, groups, map_sources
 from overflight.engine.progress import Progress, ProgressCallback
 from overflight.engine.tasks import Collector, ContextSpec, PartitionResult, process_partition
 from overflight.errors import OverflightError
@@ -65,30 +65,6 @@ def client_for(scheduler: str | None, workers: int = 2) -> Iterator[Any]:
     finally:
         client.close()
         cluster.close()
-
-
-def groups(sources: Sequence[Source], n: int) -> list[list[Source]]:
-    """Cut ``sources`` into at most ``n`` contiguous groups of similar row counts.
-
-    Examples
-    --------
-    >>> from pathlib import Path
-    >>> s = [Source(Path(str(i)), True, 10) for i in range(5)]
-    >>> [len(g) for g in groups(s, 2)]
-    [3, 2]
-    """
-    if not sources:
-        return []
-    n = max(1, min(n, len(sources)))
-    sizes = [s.rows if s.rows is not None else s.path.stat().st_size // 60 for s in sources]
-    sizes = [max(1, x) for x in sizes]
-    total = sum(sizes)
-    out: list[list[Source]] = [[] for _ in range(n)]
-    before = 0
-    for source, size in zip(sources, sizes, strict=True):
-        out[min(n - 1, before * n // total)].append(source)
-        before += size
-    return [g for g in out if g]
 
 
 def _as_completed(client: Any, futures: list[Any]) -> Iterator[Any]:

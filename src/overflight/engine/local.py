@@ -1,4 +1,10 @@
-"""The local engine: partitions processed one after the other, or by a small process pool.
+"""The local engine: map then process, in this process or with a small process pool.
+
+With one worker everything runs in the calling process.  With more, one
+pool of ``workers`` processes does both phases: the inputs are cut into
+contiguous groups that are read and spilled in parallel (as the Dask engine
+does), then the partitions are processed.  A pool process gets the stage
+context once (its initializer), not once per partition.
 
 Peak memory is the stage context plus one partition being processed (per
 worker process) plus bounded read and write buffers: it depends on the
@@ -9,11 +15,14 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from overflight.engine.partition import MapResult, Source, map_sources
+from overflight.engine.partition import MapResult, Source, groups, map_sources
 from overflight.engine.progress import Progress, ProgressCallback
 from overflight.engine.tasks import (
     Collector,
@@ -25,6 +34,40 @@ from overflight.engine.tasks import (
 from overflight.pipeline import AnalyzeOptions, Context
 
 _WORKER_CONTEXT: list[Context | ContextSpec] = []
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Worker processes shared by the map and the process phase of one run."""
+
+    executor: ProcessPoolExecutor
+    workers: int
+
+
+def _init_worker(context: Context | ContextSpec) -> None:
+    _WORKER_CONTEXT[:] = [context]
+
+
+@contextmanager
+def local_pool(workers: int, context: Context | ContextSpec) -> Iterator[Pool | None]:
+    """A pool of ``workers`` processes holding ``context``; None for one worker."""
+    if workers <= 1:
+        yield None
+        return
+    mp = multiprocessing.get_context("spawn")  # fork after Arrow's threads started can hang
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=mp, initializer=_init_worker, initargs=(context,)
+    ) as executor:
+        yield Pool(executor, workers)
+
+
+def _completed(futures: set[Future[_T]]) -> Iterator[_T]:
+    pending = futures
+    while pending:
+        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in done:
+            yield fut.result()
 
 
 def map_local(
@@ -34,19 +77,36 @@ def map_local(
     options: AnalyzeOptions,
     batch_rows: int,
     on_progress: ProgressCallback | None = None,
+    pool: Pool | None = None,
 ) -> list[MapResult]:
-    """Read every source in this process and spill it by aircraft (one map task)."""
+    """Read every source and spill it by aircraft.
+
+    Without a pool: one map task in this process, progress per source.  With
+    a pool: one map task per group of sources (two per worker), progress per
+    task.
+    """
     t0 = time.perf_counter()
 
-    def tick(i: int, rows: int) -> None:
+    def tick(done: int, total: int, rows: int) -> None:
         if on_progress is not None:
-            on_progress(Progress("partition", i + 1, len(sources), rows, time.perf_counter() - t0))
+            on_progress(Progress("partition", done, total, rows, time.perf_counter() - t0))
 
-    return [map_sources(sources, spill_dir, partitions, 0, options, batch_rows, tick)]
-
-
-def _init_worker(context: Context | ContextSpec) -> None:
-    _WORKER_CONTEXT[:] = [context]
+    if pool is None or len(sources) <= 1:
+        task = map_sources(
+            sources, spill_dir, partitions, 0, options, batch_rows,
+            lambda i, rows: tick(i + 1, len(sources), rows),
+        )  # fmt: skip
+        return [task]
+    batches = groups(sources, 2 * pool.workers)
+    futures = {
+        pool.executor.submit(map_sources, g, spill_dir, partitions, i, options, batch_rows)
+        for i, g in enumerate(batches)
+    }
+    done: list[MapResult] = []
+    for res in _completed(futures):
+        done.append(res)
+        tick(len(done), len(batches), sum(r.total for r in done))
+    return done
 
 
 def _pool_task(
@@ -67,14 +127,10 @@ def reduce_local(
     *,
     region_deg: int | None = None,
     collect: Collector | None = None,
-    workers: int = 1,
+    pool: Pool | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> list[PartitionResult]:
-    """Process every partition: in this process, or with ``workers`` processes.
-
-    A pool gets the context once per process (its initializer), not once
-    per partition.
-    """
+    """Process every partition: in this process, or on ``pool`` (from :func:`local_pool`)."""
     t0 = time.perf_counter()
     results: list[PartitionResult] = []
 
@@ -84,22 +140,16 @@ def reduce_local(
             elapsed = time.perf_counter() - t0
             on_progress(Progress("process", len(results), len(pids), rows, elapsed))
 
-    if workers <= 1 or len(pids) <= 1:
+    if pool is None or len(pids) <= 1:
         ctx = resolve_context(context)
         for pid in pids:
             results.append(process_partition(pid, spill_dir, staging, ctx, region_deg, collect))
             tick()
         return results
-    mp = multiprocessing.get_context("spawn")  # fork after Arrow's threads started can hang
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=mp, initializer=_init_worker, initargs=(context,)
-    ) as pool:
-        pending: set[Future[PartitionResult]] = {
-            pool.submit(_pool_task, pid, spill_dir, staging, region_deg, collect) for pid in pids
-        }
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                results.append(fut.result())
-                tick()
+    futures = {
+        pool.executor.submit(_pool_task, p, spill_dir, staging, region_deg, collect) for p in pids
+    }
+    for res in _completed(futures):
+        results.append(res)
+        tick()
     return results

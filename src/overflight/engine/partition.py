@@ -332,6 +332,30 @@ def map_sources(
     return MapResult(spiller.rows, stats)
 
 
+def groups(sources: Sequence[Source], n: int) -> list[list[Source]]:
+    """Cut ``sources`` into at most ``n`` contiguous groups of similar row counts.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> s = [Source(Path(str(i)), True, 10) for i in range(5)]
+    >>> [len(g) for g in groups(s, 2)]
+    [3, 2]
+    """
+    if not sources:
+        return []
+    n = max(1, min(n, len(sources)))
+    sizes = [s.rows if s.rows is not None else s.path.stat().st_size // 60 for s in sources]
+    sizes = [max(1, x) for x in sizes]
+    total = sum(sizes)
+    out: list[list[Source]] = [[] for _ in range(n)]
+    before = 0
+    for source, size in zip(sources, sizes, strict=True):
+        out[min(n - 1, before * n // total)].append(source)
+        before += size
+    return [g for g in out if g]
+
+
 def spill_files(spill_dir: str | Path, partition: int) -> list[Path]:
     """The spill files of one partition, in map-task (that is, input) order."""
     folder = Path(spill_dir) / f"p{partition:05d}"
