@@ -27,6 +27,12 @@ and ``Traffic.clip`` on a national-airspace polygon), when traffic can run:
 it is installed into a separate venv (``--traffic-python``, default
 /tmp/traffic-venv/bin/python; ``pip install traffic==2.13`` there).
 
+Two cores: the whole pipeline (every stage, no I/O) on the base table, warm,
+in one process alone and then in two processes started together; the ratio
+says what a second busy process gets from this machine (2.0 on two
+independent cores; less where the two vCPUs share a physical core or memory
+bandwidth), which bounds what two workers can reach.
+
 When airspace distances are too slow for the time budget (``--airspace
 auto``), the end-to-end runs skip the airspace stage and say so; the stage
 table still measures it.
@@ -42,8 +48,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -112,6 +121,50 @@ def child_run(a: argparse.Namespace) -> dict[str, Any]:
     out.update(points=res.points, flights=res.flights.num_rows, events=res.events.num_rows)
     out["map_s"] = res.stats["seconds"]["map"]
     return out
+
+
+def child_pipeline(a: argparse.Namespace) -> dict[str, Any]:
+    """Seconds of one warm ``pipeline.process`` on the base table (for the two-core check)."""
+    import pyarrow.parquet as pq
+
+    from overflight import pipeline
+    from overflight.engine.tasks import resolve_context
+
+    base = pq.read_table(a.dataset)
+    ctx = resolve_context(_spec(True))
+    pipeline.process(base, ctx)  # warm: compiled loops, cell lists
+    if a.barrier:  # start together with the other process: both are warm
+        (Path(a.barrier) / str(os.getpid())).touch()
+        while len(list(Path(a.barrier).iterdir())) < 2:
+            time.sleep(0.005)
+    t0, c0 = time.perf_counter(), time.process_time()
+    pipeline.process(base, ctx)
+    return {"seconds": time.perf_counter() - t0, "cpu_s": time.process_time() - c0}
+
+
+def two_cores(cache: Path) -> dict[str, Any]:
+    """The same warm pipeline run alone, then in two processes at once.
+
+    Tells how much a second busy process gets from this machine's second
+    core: 2.0 on two independent cores, less where they share a physical
+    core or memory bandwidth.
+    """
+    alone = child(me("--child", "pipeline", "--dataset", str(cache)), 1800)
+    barrier = Path(tempfile.mkdtemp(prefix="barrier-", dir=cache.parent))
+    procs = [
+        subprocess.Popen(
+            me("--child", "pipeline", "--dataset", str(cache), "--barrier", str(barrier)),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    both = [json.loads(p.communicate(timeout=1800)[0].splitlines()[-1]) for p in procs]
+    shutil.rmtree(barrier, ignore_errors=True)
+    if "seconds" not in alone:
+        return {"error": alone.get("error")}
+    speedup = 2 * alone["seconds"] / max(b["seconds"] for b in both)
+    return {"alone_s": alone["seconds"], "both_s": [b["seconds"] for b in both], "speedup": speedup}
 
 
 def child_compare(a: argparse.Namespace) -> dict[str, Any]:
@@ -285,7 +338,8 @@ def ensure_dataset(work: Path, n: int, base_cache: Path) -> Path:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--child", choices=["run", "compare", "stages"])
+    ap.add_argument("--child", choices=["run", "compare", "stages", "pipeline"])
+    ap.add_argument("--barrier", default="", help="folder: pipeline children start together")
     ap.add_argument("--engine", default="local")
     ap.add_argument("--dataset", default="")
     ap.add_argument("--out", default="")
@@ -303,7 +357,12 @@ def main() -> int:
     a = ap.parse_args()
     warnings.simplefilter("ignore")
     if a.child:
-        fn = {"run": child_run, "compare": child_compare, "stages": child_stages}[a.child]
+        fn = {
+            "run": child_run,
+            "compare": child_compare,
+            "stages": child_stages,
+            "pipeline": child_pipeline,
+        }[a.child]
         print(json.dumps(fn(a)))
         return 0
     return parent(a)
@@ -359,6 +418,17 @@ def parent(a: argparse.Namespace) -> int:
             " ours: patterns.resample_flights(step_s=1) / airspace.classify_points"
             " (every country, with boundary distance, as in the pipeline)"
         )
+    cores = two_cores(cache)
+    if "speedup" in cores:
+        print(
+            f"\ntwo cores: the whole pipeline on the {stages['rows']:,} real positions takes"
+            f" {cores['alone_s']:.2f} s in one process alone and"
+            f" {max(cores['both_s']):.2f} s in each of two processes at once: two busy"
+            f" processes get {cores['speedup']:.2f}x one (2.00 with two independent cores)",
+            flush=True,
+        )
+    else:
+        print(f"\ntwo cores: not measured: {cores.get('error')}")
     sizes = [int(float(s) * 1_000_000) for s in a.sizes.split(",")]
     dist_rate = stages.get("airspace_with_distance", 0.0) or 0.0
     need = sum(sizes) / max(dist_rate, 1e-9) / 2
