@@ -9,12 +9,13 @@ flights from traffic's samples and the BuzzFeed RNC 2016 extract, their
 one-fix-a-minute thinned copies, simulated flights), then scores two models on
 the same folds (grouped by icao24: no aircraft in both training and test):
 
-* overflight's mission classifier as the pipeline runs it: the random forest
-  over :data:`overflight.classify.features.FEATURES`, its settings (weight of
-  simulated flights, leaf size) chosen inside each training fold by a second,
-  inner grouped cross-validation (nested: the test aircraft never influence
-  the choice), then the identity facts the identify stage derives from the
-  address, callsign and flight (``military``, ``isr_type``,
+* overflight's mission classifier as the pipeline runs it: the extra-trees
+  ensemble over :data:`overflight.classify.features.FEATURES`, its settings
+  (weight of simulated flights, leaf size) chosen inside each training fold
+  by a second, inner grouped cross-validation scored after the identity
+  reweighting (nested: the test aircraft never influence the choice), then
+  the identity facts the identify stage derives from the address, callsign
+  and flight (``military``, ``isr_type``,
   ``drone_envelope``; no aircraft database) applied as the fixed likelihood
   ratios of :data:`overflight.classify.model.IDENTITY_FACTORS`;
 * a baseline built the way BuzzFeed News built its 2017 spy-plane finder: a

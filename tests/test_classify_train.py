@@ -18,6 +18,7 @@ from overflight.classify.model import load_model
 from overflight.classify.samples import EXCLUDED, load_labelled_samples
 from overflight.classify.simulate import simulate
 from overflight.classify.train import (
+    IDENTITY_FLAGS,
     Candidate,
     build_dataset,
     cross_validate,
@@ -81,6 +82,20 @@ def test_selection_picks_its_best_candidate(small_data: pd.DataFrame) -> None:
     assert all(0.0 <= v <= 1.0 for v in got.values())
     again = select_candidate(small_data, list(FEATURES), seed=3, candidates=cands)
     assert again == (best, got)
+
+
+def test_selection_decides_as_the_pipeline(small_data: pd.DataFrame) -> None:
+    """Candidates are scored after the identity reweighting, as flights are decided."""
+    cols = list(FEATURES)
+    absent = select_candidate(
+        small_data.drop(columns=list(IDENTITY_FLAGS)), cols, 3, candidates=ONE
+    )
+    off = small_data.assign(**{f: False for f in IDENTITY_FLAGS})
+    assert select_candidate(off, cols, 3, candidates=ONE) == absent  # unknown = not set
+    # an ISR airframe on every flight pulls them towards surveillance, a
+    # mission none of these real flights flew: the score can only fall
+    isr = select_candidate(off.assign(isr_type=True), cols, 3, candidates=ONE)[1]
+    assert isr[ONE[0]] <= absent[1][ONE[0]]
 
 
 def test_excluded_aircraft_are_not_examples(traffic_samples: Path, tmp_path: Path) -> None:

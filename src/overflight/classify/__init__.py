@@ -2,8 +2,8 @@
 
 :func:`classify_flights` adds ``mission``, ``mission_confidence`` and
 ``mission_reason`` to the flights table.  Missions are those of
-:data:`overflight.classify.samples.MISSIONS`.  The model is a random forest
-over trajectory features (:mod:`overflight.classify.features`) trained on
+:data:`overflight.classify.samples.MISSIONS`.  The model is an extra-trees
+ensemble over trajectory features (:mod:`overflight.classify.features`) trained on
 labelled real flights plus simulated ones (:mod:`overflight.classify.train`);
 identity flags from the identify stage (``military``, ``isr_type``,
 ``drone_envelope``), when present on the flights table, reweight its
