@@ -15,7 +15,7 @@ import pytest
 
 from overflight.classify.features import FEATURES, features_table
 from overflight.classify.model import load_model
-from overflight.classify.samples import EXCLUDED, load_labelled_samples
+from overflight.classify.samples import EXCLUDED, load_labelled_samples, load_rnc
 from overflight.classify.simulate import simulate
 from overflight.classify.train import (
     IDENTITY_FLAGS,
@@ -122,3 +122,17 @@ def test_train_is_reproducible(small_samples: Path, tmp_path: Path) -> None:
     np.testing.assert_array_equal(a.predict_proba(x).to_numpy(), b.predict_proba(x).to_numpy())
     assert a.meta == b.meta
     assert a.meta["sim_weight"] == ONE[0].sim_weight
+
+
+def test_civil_air_patrol_is_not_labelled(shared_data: Path) -> None:
+    """The RNC extract's Civil Air Patrol aircraft (by the file's operator name) give no example."""
+    csv = shared_data / "trajectories" / "buzzfeed_2016_conventions_rnc.csv"
+    raw = pd.read_csv(csv, dtype=str)
+    cap = set(
+        raw.loc[raw["name"].str.upper().str.contains("CIVIL AIR PATROL"), "adshex"].str.lower()
+    )
+    others = set(raw["adshex"].str.lower()) - cap
+    assert cap and others
+    df = load_rnc(csv)
+    assert set(df["icao24"]) == others
+    assert (df["label"] == "surveillance").all()

@@ -6,9 +6,14 @@ Sources and the mission each is labelled with (decisions explained inline):
   a JSON array of records, or a few in pandas' column orientation,
   ``timestamp`` in ms since the epoch);
 * the BuzzFeed News extract of government aircraft around the 2016 Republican
-  convention in Cleveland (ADS-B Exchange, about one fix a minute): every
-  aircraft in it flew for federal, state or local law enforcement or the
-  Civil Air Patrol, so every flight is labelled ``surveillance``.
+  convention in Cleveland (ADS-B Exchange, about one fix a minute): the
+  flights of the federal, state and local law-enforcement aircraft in it
+  (DHS, its contractor's helicopters, Ohio public safety) are labelled
+  ``surveillance``; the Civil Air Patrol's two C182s (operator name ``CIVIL
+  AIR PATROL`` in the file) are left out, as issue #4 asks ("Civil Air
+  Patrol excepted"): their mission is not stated, and a volunteer
+  auxiliary's flight near the city is no evidence of surveillance
+  (:data:`RNC_NOT_LABELLED`).
 
 Collections and multi-aircraft files are split into flights by icao24 and
 callsign, and at gaps longer than ``gap_s`` (30 min), or by their own
@@ -205,15 +210,22 @@ def load_labelled_samples(
     return _assemble(pd.concat(frames, ignore_index=True), min_fixes, min_minutes)
 
 
+#: Operators (the RNC extract's ``name`` column) whose flights get no label.
+RNC_NOT_LABELLED = frozenset({"CIVIL AIR PATROL"})
+
+
 def load_rnc(csv_path: str | Path, gap_s: float = 1800.0) -> pd.DataFrame:
-    """The BuzzFeed RNC 2016 extract as a labelled (not yet filtered) frame."""
+    """The BuzzFeed RNC 2016 extract as a labelled (not yet filtered) frame:
+    every flight ``surveillance`` but those of :data:`RNC_NOT_LABELLED`."""
     try:
         raw = pd.read_csv(csv_path, dtype={"adshex": str, "squawk": str, "reg": str})
     except (OSError, ValueError) as exc:
         raise FormatError(f"expected the BuzzFeed RNC CSV ({exc})", csv_path) from exc
-    need = {"adshex", "reg", "latitude", "longitude", "altitude", "heading", "timestamp"}
+    need = {"adshex", "reg", "name", "latitude", "longitude", "altitude", "heading", "timestamp"}
     if not need <= set(raw.columns):
         raise FormatError(f"missing columns {sorted(need - set(raw.columns))}", csv_path, "line 1")
+    operator = raw["name"].astype(str).str.strip().str.upper()
+    raw = raw[~operator.isin(RNC_NOT_LABELLED)].reset_index(drop=True)
     df = pd.DataFrame(
         {
             "timestamp": pd.to_datetime(raw["timestamp"], utc=True),
