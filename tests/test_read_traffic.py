@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from overflight.errors import FormatError, InputError
@@ -140,6 +140,7 @@ _KEY = st.sampled_from(["timestamp", "icao24", "latitude", "longitude", "squawk"
     max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(records=st.lists(st.dictionaries(_KEY, _VALUE, max_size=7) | _VALUE, max_size=8))
+@example(records=[-1, ":", ":"])  # "-1" + ISO strings: year -1, outside nanosecond timestamps
 def test_random_records_never_crash(tmp_path: Path, records: list[Any]) -> None:
     for doc in (records, {"timestamp": dict(enumerate(records)), "icao24": {"0": "abcdef"}}):
         path = tmp_path / "fuzz.json"

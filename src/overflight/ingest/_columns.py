@@ -267,8 +267,12 @@ def iso_to_ns(values: Any, tz: str = "UTC") -> tuple[IntArray, BoolArray]:
         )
         if not is_aware and tz != "UTC":
             parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-        valid = parsed.notna().to_numpy()
-        values_ns = parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+        utc = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        # pandas parses years outside the nanosecond range (1677-2262) at a
+        # coarser unit: those do not parse here
+        in_range = (utc >= pd.Timestamp.min) & (utc <= pd.Timestamp.max)
+        valid = (parsed.notna() & in_range).to_numpy()
+        values_ns = utc.where(valid).astype("datetime64[ns]")
         idx = np.flatnonzero(subset)
         ns[idx[valid]] = values_ns.to_numpy()[valid].astype(np.int64)
         ok[idx[valid]] = True
