@@ -280,11 +280,6 @@ def fit_mission_model(
     return choose_and_fit(data, columns, seed, candidates)[1]
 
 
-def make_forest(seed: int) -> ExtraTreesClassifier:
-    """The first candidate's ensemble, unweighted (for callers without a data frame)."""
-    return CANDIDATES[0].make(seed)
-
-
 def cross_validate(
     data: pd.DataFrame,
     columns: list[str],
