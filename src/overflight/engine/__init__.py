@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from overflight.engine.local import local_pool, map_local, reduce_local
-from overflight.engine.partition import default_partitions, plan_sources
+from overflight.engine.partition import default_partitions, plan_sources, work_order
 from overflight.engine.progress import Progress, ProgressCallback, rich_progress, text_progress
 from overflight.engine.results import EngineResult, canonical_sort, gather
 from overflight.engine.tasks import Collector, ContextSpec
@@ -171,9 +171,8 @@ def run(
             with local_pool(workers, context) as pool:
                 maps = map_local(sources, spill, n, options, batch_rows, on_progress, pool)
                 t_map = time.perf_counter()  # planning included
-                rows = [sum(m.rows[p] for m in maps) for p in range(n)]
                 results = reduce_local(
-                    [p for p in range(n) if rows[p]],
+                    work_order(maps, n),
                     spill,
                     staging,
                     context,

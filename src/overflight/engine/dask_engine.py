@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from overflight.engine.partition import MapResult, Source, groups, map_sources
+from overflight.engine.partition import MapResult, Source, groups, map_sources, work_order
 from overflight.engine.progress import Progress, ProgressCallback
 from overflight.engine.tasks import Collector, ContextSpec, PartitionResult, process_partition
 from overflight.errors import OverflightError
@@ -106,8 +106,7 @@ def run_dask(
             rows = sum(r.total for r in map_results)
             elapsed = time.perf_counter() - t0
             on_progress(Progress("partition", len(map_results), len(maps), rows, elapsed))
-    rows_per = [sum(r.rows[p] for r in map_results) for p in range(partitions)]
-    pids = [p for p in range(partitions) if rows_per[p]]
+    pids = work_order(map_results, partitions)
     # a loaded context travels once per worker; a spec is loaded by each worker
     ctx: Any = context
     if isinstance(context, Context):

@@ -356,6 +356,23 @@ def groups(sources: Sequence[Source], n: int) -> list[list[Source]]:
     return [g for g in out if g]
 
 
+def work_order(maps: Sequence[MapResult], partitions: int) -> list[int]:
+    """The partitions that got rows, largest first.
+
+    Workers take partitions in this order: the largest start first and the
+    small ones fill the end, so no worker finishes long after the others
+    (longest-processing-time-first scheduling; an aircraft's rows all go to
+    one partition, so sizes vary).  No output depends on the order.
+
+    Examples
+    --------
+    >>> work_order([MapResult([5, 0, 9]), MapResult([1, 0, 0])], 3)
+    [2, 0]
+    """
+    rows = [sum(m.rows[p] for m in maps) for p in range(partitions)]
+    return sorted((p for p in range(partitions) if rows[p]), key=lambda p: (-rows[p], p))
+
+
 def spill_files(spill_dir: str | Path, partition: int) -> list[Path]:
     """The spill files of one partition, in map-task (that is, input) order."""
     folder = Path(spill_dir) / f"p{partition:05d}"
