@@ -91,12 +91,11 @@ def map_local(
         if on_progress is not None:
             on_progress(Progress("partition", done, total, rows, time.perf_counter() - t0))
 
+    def per_source(i: int, rows: int) -> None:
+        tick(i + 1, len(sources), rows)
+
     if pool is None or len(sources) <= 1:
-        task = map_sources(
-            sources, spill_dir, partitions, 0, options, batch_rows,
-            lambda i, rows: tick(i + 1, len(sources), rows),
-        )  # fmt: skip
-        return [task]
+        return [map_sources(sources, spill_dir, partitions, 0, options, batch_rows, per_source)]
     batches = groups(sources, 2 * pool.workers)
     futures = {
         pool.executor.submit(map_sources, g, spill_dir, partitions, i, options, batch_rows)
