@@ -23,7 +23,7 @@ import pyproj
 import pytest
 import shapely
 
-from overflight.airspace import Boundaries, airspace_events, load_boundaries
+from overflight.airspace import Boundaries, airspace_events, load_boundaries, point_classes
 from overflight.airspace.crossing import BISECT_STEPS, bisect_reference, crossing_fractions
 from overflight.airspace.keys import Keys
 from overflight.errors import BoundaryError
@@ -169,6 +169,9 @@ def test_a_rejected_fix_never_creates_an_entry(boundaries: Boundaries, dal1812: 
     valid[i] = False
     rejected = spoofed.set_column(6, "valid", pa.array(valid))
     assert "CUB" not in airspace_events(rejected, boundaries).column("country").to_pylist()
+    ids = point_classes(rejected, boundaries)  # -1 for the rejected fix
+    given = airspace_events(rejected, boundaries, point_ids=ids)
+    assert "CUB" not in given.column("country").to_pylist()
     # the same fix marked valid does make an entry (the test above is not vacuous)
     assert "CUB" in airspace_events(spoofed, boundaries).column("country").to_pylist()
 
@@ -247,6 +250,10 @@ def test_depths_from_point_distances_equal_measured(
     reused = airspace_events(points, boundaries, reuse_point_distances=True)
     assert measured.num_rows > 0 and pc.max(measured.column("max_depth_m")).as_py() > 0
     assert reused.equals(measured)
+    # as pipeline.place calls it: the points' class ids passed, not worked out again
+    ids = point_classes(points, boundaries)
+    given = airspace_events(points, boundaries, reuse_point_distances=True, point_ids=ids)
+    assert given.equals(measured)
 
 
 def shapely_inside(b: Boundaries, keys: Keys) -> Callable[..., np.ndarray]:
