@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from overflight import engine, pipeline
 from overflight.cli import app, scale
+from overflight.report.manifest import read_manifest, verify
 from overflight.store.dataset import read_dataset
 
 runner = CliRunner()
@@ -98,13 +99,18 @@ def test_store_export_feeds_analyze(inputs: list[Path], tmp_path: Path) -> None:
     code, text = _run("store", "export", db, ds)
     assert code == 1 and "not empty" in text
     assert read_dataset(ds).num_rows == stored.num_rows
-    # a dataset folder goes to the local engine by itself
+    # a dataset folder goes to the local engine by itself, and its report's
+    # manifest lists the folder's files as inputs
     again = tmp_path / "again"
-    code, text = _run("analyze", ds, "--out", again, "--no-airspace", "--no-report")
+    code, text = _run("analyze", ds, "--out", again, "--no-airspace")
     assert code == 0, text
     assert (again / "run.json").is_file()
     flights = pipeline.load_analysis(again).flights
     assert flights.num_rows == pq.read_table(first / "flights.parquet").num_rows
+    listed = {e["name"] for e in read_manifest(again)["inputs"]}
+    files = {f"ds/{f.relative_to(ds).as_posix()}" for f in ds.rglob("*") if f.is_file()}
+    assert listed == files and any(n.endswith(".parquet") for n in listed)
+    assert verify(again, check_inputs=True) == []
 
 
 def test_auto_engine_by_input_size(

@@ -52,6 +52,19 @@ def _outputs(out_dir: Path) -> list[Path]:
     )
 
 
+def _input_files(raw: str | Path) -> list[tuple[Path, str]]:
+    """The files of one input (itself, or every file under a folder) with their names."""
+    p = Path(raw).resolve()
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.is_file())
+        if not files:
+            raise ManifestError(f"{p}: input folder holds no file to hash")
+        return [(f, f"{p.name}/{f.relative_to(p).as_posix()}") for f in files]
+    if not p.is_file():
+        raise ManifestError(f"{p}: input file not found; expected an existing file to hash")
+    return [(p, p.name)]
+
+
 def utc_now() -> str:
     """The current time as ISO 8601 UTC with a ``Z``, to the second."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -73,7 +86,9 @@ def write_manifest(
         The report folder; every file in it (recursively) except the manifest
         and its signature is listed as an output.
     inputs
-        Input files, hashed and listed by absolute path and by name.
+        Input files, hashed and listed by absolute path and by name; an
+        input folder (a partitioned dataset) is listed file by file, every
+        file under it, named ``folder/relative/path``.
     params
         Analysis parameters, stored as given (values that JSON cannot hold are
         stored as their ``str``).
@@ -85,15 +100,12 @@ def write_manifest(
     Raises
     ------
     ManifestError
-        When an input file does not exist.
+        When an input does not exist, or is a folder with no file in it.
     """
     root = Path(out_dir)
-    input_entries = []
-    for raw in inputs:
-        p = Path(raw).resolve()
-        if not p.is_file():
-            raise ManifestError(f"{p}: input file not found; expected an existing file to hash")
-        input_entries.append({"name": p.name, **_entry(p, str(p))})
+    input_entries = [
+        {"name": name, **_entry(p, str(p))} for raw in inputs for p, name in _input_files(raw)
+    ]
     doc = {
         "format": FORMAT,
         "overflight_version": overflight.__version__,
