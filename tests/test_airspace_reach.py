@@ -63,15 +63,7 @@ def test_reach_into_germany_matches_a_monte_carlo_estimate(
     row = reach.to_pylist()[0]
     seen = shapely.from_wkb(row["geometry_wkb"])
     assert shapely.equals_exact(seen, shapely.from_geojson(row["geometry_geojson"]), tolerance=1e-9)
-    germany = shapely.union_all(
-        [
-            g
-            for g, c, k in zip(
-                boundaries.item_geoms, boundaries.item_codes, boundaries.item_kind, strict=True
-            )
-            if "DEU" in c and k == 1
-        ]
-    )
+    germany = _land(boundaries, "DEU")
     assert shapely.area(shapely.difference(seen, germany.buffer(1e-6))) < 1e-6 * shapely.area(seen)
     # independent estimate: random points of Germany's land within range of a fix
     lon = ms804.column("longitude").to_numpy()
@@ -110,3 +102,41 @@ def test_low_altitude_limits_the_range(boundaries: Boundaries, ms804: pa.Table) 
         float(horizon_km(np.array([50.0 / 0.3048]))[0])
     )
     assert reach.column("area_km2")[0].as_py() < 2000.0
+
+
+def test_search_box_cut_that_bends_in_projection(boundaries: Boundaries) -> None:
+    """A fix near Basel with a 150 km range: the search box cuts Switzerland into
+    parts meeting along its edge, which overlap once projected (GEOS raised
+    "side location conflict"); the seen area is still valid and inside the country."""
+    lon, lat = 7.528310922499998, 47.5983829822  # outside CHE, about 2 km from it
+    assert not shapely.contains_xy(_land(boundaries, "CHE"), lon, lat)
+    fixes = pa.table(
+        {
+            "timestamp": pa.array([0, 60 * 10**9], pa.timestamp("ns", tz="UTC")),
+            "icao24": ["abcdef"] * 2,
+            "latitude": [lat] * 2,
+            "longitude": [lon] * 2,
+            "altitude": [40_000.0] * 2,
+            "flight_id": ["f"] * 2,
+            "valid": [True] * 2,
+        }
+    )
+    reach = observation_reach(fixes, boundaries, "CHE", range_km=150.0)
+    assert reach.num_rows == 1
+    seen = shapely.from_wkb(reach.column("geometry_wkb")[0].as_py())
+    assert shapely.is_valid(seen) and not seen.is_empty
+    land = _land(boundaries, "CHE")
+    assert shapely.area(shapely.difference(seen, land.buffer(1e-6))) < 1e-6 * shapely.area(seen)
+    # every part of it is within range: its farthest vertex is at most 150 km away
+    xy = shapely.get_coordinates(seen)
+    assert haversine_m(xy[:, 1], xy[:, 0], lat, lon).max() <= 150_000.0 * 1.001
+
+
+def _land(b: Boundaries, code: str) -> shapely.Geometry:
+    return shapely.union_all(
+        [
+            g
+            for g, c, k in zip(b.item_geoms, b.item_codes, b.item_kind, strict=True)
+            if code in c and k == 1
+        ]
+    )

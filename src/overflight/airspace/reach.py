@@ -107,8 +107,20 @@ def _reach_one(
     def to_lonlat(c: FloatArray) -> FloatArray:
         return np.column_stack(inv.transform(c[:, 0], c[:, 1]))
 
-    seen = shapely.intersection(shapely.transform(country, to_xy), cover)
-    return seen, shapely.transform(seen, to_lonlat)
+    seen = shapely.intersection(_polygonal(shapely.transform(country, to_xy)), cover)
+    return seen, _polygonal(shapely.transform(seen, to_lonlat))
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """``geom`` made valid where a projection bent it out of shape.
+
+    Parts of a country cut by the search box meet along the box edge; in
+    the curved projection they can overlap by a hair, which GEOS refuses
+    ("side location conflict").  Valid geometries are returned as they are.
+    """
+    if shapely.is_valid(geom):
+        return geom
+    return shapely.make_valid(geom, method="structure", keep_collapsed=False)
 
 
 def observation_reach(
