@@ -43,20 +43,21 @@ def _entry(path: Path, name: str) -> dict[str, Any]:
     return {"path": name, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
 
 
+def _files_under(folder: Path) -> list[Path]:
+    """Every file under ``folder`` (recursively), sorted."""
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
 def _outputs(out_dir: Path) -> list[Path]:
     skip = {MANIFEST, SIGNATURE}
-    return sorted(
-        p
-        for p in out_dir.rglob("*")
-        if p.is_file() and p.relative_to(out_dir).as_posix() not in skip
-    )
+    return [p for p in _files_under(out_dir) if p.relative_to(out_dir).as_posix() not in skip]
 
 
 def _input_files(raw: str | Path) -> list[tuple[Path, str]]:
     """The files of one input (itself, or every file under a folder) with their names."""
     p = Path(raw).resolve()
     if p.is_dir():
-        files = sorted(f for f in p.rglob("*") if f.is_file())
+        files = _files_under(p)
         if not files:
             raise ManifestError(f"{p}: input folder holds no file to hash")
         return [(f, f"{p.name}/{f.relative_to(p).as_posix()}") for f in files]
