@@ -150,19 +150,24 @@ def two_cores(cache: Path) -> dict[str, Any]:
     core or memory bandwidth.
     """
     alone = child(me("--child", "pipeline", "--dataset", str(cache)), 1800)
+    if "seconds" not in alone:
+        return {"error": alone.get("error")}
     barrier = Path(tempfile.mkdtemp(prefix="barrier-", dir=cache.parent))
     procs = [
         subprocess.Popen(
             me("--child", "pipeline", "--dataset", str(cache), "--barrier", str(barrier)),
             stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
         )
         for _ in range(2)
     ]
-    both = [json.loads(p.communicate(timeout=1800)[0].splitlines()[-1]) for p in procs]
+    outs = [p.communicate(timeout=1800) for p in procs]
+    both = [_result(p.returncode, out, err) for p, (out, err) in zip(procs, outs, strict=True)]
     shutil.rmtree(barrier, ignore_errors=True)
-    if "seconds" not in alone:
-        return {"error": alone.get("error")}
+    failed = [b["error"] for b in both if "seconds" not in b]
+    if failed:
+        return {"error": failed[0]}
     speedup = 2 * alone["seconds"] / max(b["seconds"] for b in both)
     return {"alone_s": alone["seconds"], "both_s": [b["seconds"] for b in both], "speedup": speedup}
 
@@ -318,9 +323,14 @@ print(json.dumps(out))
 def child(cmd: list[str], timeout_s: float) -> dict[str, Any]:
     """Run ``cmd`` and return the JSON object on its last stdout line."""
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
-    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
-    if p.returncode != 0 or not lines:
-        return {"error": (p.stderr or p.stdout).strip().splitlines()[-3:]}
+    return _result(p.returncode, p.stdout, p.stderr)
+
+
+def _result(returncode: int, stdout: str, stderr: str) -> dict[str, Any]:
+    """A child's JSON object (its last ``{...}`` stdout line), or its error lines."""
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
+    if returncode != 0 or not lines:
+        return {"error": (stderr or stdout).strip().splitlines()[-3:]}
     result: dict[str, Any] = json.loads(lines[-1])
     return result
 
