@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from overflight import store
 from overflight.errors import StoreError
+from overflight.store.dataset import write_dataset
 from support.samples import as_table, read_sample
 
 
@@ -63,3 +66,36 @@ def test_query_errors_are_ours(tmp_path: Path) -> None:
     store.connect(db).close()
     with pytest.raises(StoreError, match="query failed"):
         store.query(db, "SELECT * FROM nowhere")
+
+
+def test_engine_folder_points_are_stored(tmp_path: Path, traffic_samples: Path) -> None:
+    """The out-of-core engines write points as a day-partitioned folder: all of it is stored."""
+    pts = _sample(traffic_samples, "military/aircraft_carrier.json.gz")
+    out = tmp_path / "out"
+    write_dataset(pts, out / "points")
+    pq.write_table(pts.slice(0, 3).select(["icao24", "callsign"]), out / "flights.parquet")
+    db = tmp_path / "a.duckdb"
+    aid = store.append_dir(db, out)
+    got = store.query(db, "SELECT * FROM points ORDER BY timestamp")
+    assert got.num_rows == pts.num_rows and "geometry" not in got.column_names
+    assert set(got.column("analysis_id").to_pylist()) == {aid}
+    assert got.column("latitude").to_pylist() == pts.sort_by("timestamp")["latitude"].to_pylist()
+    assert store.query(db, "SELECT count(*) FROM flights").column(0)[0].as_py() == 3
+
+
+def test_a_folder_is_stored_once(tmp_path: Path, traffic_samples: Path) -> None:
+    pts = _sample(traffic_samples, "military/aircraft_carrier.json.gz").slice(0, 50)
+    out = tmp_path / "out"
+    out.mkdir()
+    pq.write_table(pts, out / "points.parquet")
+    (out / "manifest.json").write_text(json.dumps({"inputs": [{"path": "a.json"}]}))
+    db = tmp_path / "a.duckdb"
+    first = store.append_dir(db, out)
+    with pytest.raises(StoreError, match=f"already holds this analysis as {first}"):
+        store.append_dir(db, out)
+    assert store.query(db, "SELECT count(*) FROM points").column(0)[0].as_py() == 50
+    (out / "manifest.json").write_text(json.dumps({"inputs": [{"path": "b.json"}]}))
+    store.append_dir(db, out)  # another analysis written into the same folder
+    assert store.query(db, "SELECT count(*) FROM analyses").column(0)[0].as_py() == 2
+    with pytest.raises(StoreError, match="not an analysis folder"):
+        store.append_dir(db, tmp_path / "missing")
