@@ -406,6 +406,18 @@ def test_svg_and_files(busy_daily: pa.Table, tmp_path: Path) -> None:
     ET.fromstring(paths["trends.svg"].read_text())
 
 
+def test_an_empty_panel_keeps_a_readable_axis(busy_daily: pa.Table) -> None:
+    """No surveillance hours at all: the axis still runs up from 0 (it read 0 at every tick)."""
+    i = busy_daily.schema.get_field_index("surveillance_hours_near")
+    zero = pa.array(np.zeros(busy_daily.num_rows))
+    svg = ET.fromstring(trend_plot_svg(busy_daily.set_column(i, "surveillance_hours_near", zero)))
+    ns = "{http://www.w3.org/2000/svg}"
+    (panel,) = [g for g in svg.iter(f"{ns}g") if g.get("data-series") == "surveillance_hours_near"]
+    ticks = [float(t.text) for t in panel.iter(f"{ns}text") if t.get("text-anchor") == "end"]
+    assert ticks[0] == 0 and len(set(ticks)) == len(ticks) > 1
+    assert not [r for r in panel.iter(f"{ns}rect")]  # no bars
+
+
 def test_empty_inputs() -> None:
     pts = pa.table(
         {

@@ -14,11 +14,22 @@ from overflight.trends._common import STATS_KEY, ChangePoint
 
 
 def _nice_max(vmax: float) -> tuple[float, float]:
-    """Axis top and tick step (1, 2 or 5 times a power of ten) for values up to ``vmax``."""
-    raw = max(vmax, 1e-9) / 4
+    """Axis top and tick step (1, 2 or 5 times a power of ten) for values up to ``vmax``.
+
+    A panel with nothing above zero gets the axis 0 to 4 (step 1), not a
+    degenerate one whose every tick reads 0.
+
+    Examples
+    --------
+    >>> _nice_max(1254.0), _nice_max(0.0), _nice_max(0.3)
+    ((1500.0, 500.0), (4.0, 1.0), (0.3, 0.1))
+    """
+    if not vmax > 0:
+        return 4.0, 1.0
+    raw = vmax / 4
     mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
-    return step * max(math.ceil(vmax / step), 1), step
+    step = float(next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw))
+    return round(step * max(math.ceil(vmax / step), 1), 12), step
 
 
 def _fmt(v: float) -> str:
