@@ -395,6 +395,9 @@ def test_svg_and_files(busy_daily: pa.Table, tmp_path: Path) -> None:
     assert [int(r["surveillance_flights_near"]) for r in rows] == busy_daily[
         "surveillance_flights_near"
     ].to_pylist()
+    hours = busy_daily["flight_hours_near"].to_pylist()
+    assert [float(r["flight_hours_near"]) for r in rows] == pytest.approx(hours, abs=5e-5)
+    assert all(len(r["flight_hours_near"].partition(".")[2]) <= 4 for r in rows)
     with paths["trends_weekly.csv"].open() as f:
         assert next(csv.reader(f))[:3] == ["week", "iso_week", "days"]
     doc = json.loads(paths["trends.json"].read_text())
