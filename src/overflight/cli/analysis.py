@@ -170,17 +170,27 @@ def verify(
             err_console.print(f"overflight verify: {p}", markup=False, highlight=False)
         raise typer.Exit(1)
     signed = " and its signature" if key else ""
-    out_console.print(f"{folder}: every file matches the manifest{signed}")
+    out_console.print(f"{folder}: every file matches the manifest{signed}", highlight=False)
+    if key is None and (folder / report.SIGNATURE).is_file():
+        err_console.print(
+            f"overflight verify: note: {report.SIGNATURE} is present but was not checked, so "
+            "the manifest itself is not verified; pass --key PUBLIC.pem to check it",
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command()
 def keygen(
     private: Annotated[Path, typer.Argument(help="Where to write the private key (PEM, 0600).")],
     public: Annotated[Path, typer.Argument(help="Where to write the public key (PEM).")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace key files that already exist.")
+    ] = False,
 ) -> None:
     """Make an Ed25519 key pair for `analyze --sign` and `verify --key`."""
     with errors_as_exit("keygen"):
-        report.generate_keypair(private, public)
+        report.generate_keypair(private, public, overwrite=force)
     out_console.print(f"wrote {private} (keep it secret) and {public} (share it)")
 
 

@@ -40,7 +40,7 @@ from overflight.report.manifest import (
 from overflight.report.tables import write_csv, write_geoparquet
 from overflight.schema import EVENT_SCHEMA
 
-__all__ = ["generate_keypair", "sign", "verify", "write_report"]
+__all__ = ["MANIFEST", "SIGNATURE", "generate_keypair", "sign", "verify", "write_report"]
 
 
 def write_report(

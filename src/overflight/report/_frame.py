@@ -168,11 +168,22 @@ def finite_or_none(value: Any) -> Any:
 
 
 def records(table: pa.Table | None) -> list[dict[str, Any]]:
-    """Rows of ``table`` as dicts of JSON-friendly values (times as ISO 8601 UTC)."""
+    """Rows of ``table`` as dicts of JSON-friendly values (times as ISO 8601 UTC).
+
+    Integer columns stay integers (a count is ``1360``, not ``1360.0``).
+
+    Examples
+    --------
+    >>> records(pa.table({"n": pa.array([3, None], pa.int64()), "x": [0.5, float("nan")]}))
+    [{'n': 3, 'x': 0.5}, {'n': None, 'x': None}]
+    """
     if table is None or table.num_rows == 0:
         return []
     cols: dict[str, list[Any]] = {}
     for name in table.column_names:
+        if pa.types.is_integer(table.column(name).type):
+            cols[name] = table.column(name).to_pylist()
+            continue
         values = column(table, name)
         assert values is not None
         if values.dtype.kind == "M":

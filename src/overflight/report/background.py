@@ -54,8 +54,12 @@ def area_of_interest(
     margin = np.maximum(extent, min_margin_deg)
     south = np.clip(arr[:, 0, 0] - margin, -89.0, 89.0)
     north = np.clip(arr[:, 1, 0] + margin, -89.0, 89.0)
-    west = np.clip(arr[:, 0, 1] - margin, -180.0, 180.0)
-    east = np.clip(arr[:, 1, 1] + margin, -180.0, 180.0)
+    # Tracks across the antimeridian are drawn past ±180 (see mapdata): then the
+    # area is one turn of longitude centred on them, so no country is drawn twice.
+    lo, hi = float(arr[:, 0, 1].min()), float(arr[:, 1, 1].max())
+    start = -180.0 if lo >= -180.0 and hi <= 180.0 else (lo + hi) / 2.0 - 180.0
+    west = np.clip(arr[:, 0, 1] - margin, start, start + 360.0)
+    east = np.clip(arr[:, 1, 1] + margin, start, start + 360.0)
     area = shapely.union_all(shapely.box(west, south, east, north))
     tolerance = float(np.clip(np.median(extent) / 2500.0, 0.001, 0.02))
     return area, tolerance
@@ -71,8 +75,25 @@ def _polygons(geometry: Any) -> list[Any]:
     return [g for g in shapely.get_parts(shapely.get_parts(geom)) if g.geom_type == "Polygon"]
 
 
+def _shifted_clip(polys: list[Any], bounds: tuple[float, float, float, float]) -> Any:
+    """The polygons within ``bounds``, with copies a turn east and west where it runs past ±180."""
+    west, south, east, north = bounds
+    base = shapely.MultiPolygon(polys)
+    parts = []
+    for offset in (-360.0, 0.0, 360.0):
+        if east < offset - 180.0 or west > offset + 180.0:
+            continue
+        piece = shapely.clip_by_rect(base, west - offset, south, east - offset, north)
+        if offset and not piece.is_empty:
+            piece = shapely.transform(piece, lambda c, o=offset: c + np.array([o, 0.0]))
+        parts += [
+            g for g in shapely.get_parts(shapely.get_parts(piece)) if g.geom_type == "Polygon"
+        ]
+    return shapely.MultiPolygon(parts)
+
+
 def _clip(polys: list[Any], area: Any, tolerance_deg: float) -> Any:
-    geom = shapely.clip_by_rect(shapely.MultiPolygon(polys), *area.bounds)
+    geom = _shifted_clip(polys, area.bounds)
     if geom.is_empty:
         return geom
     geom = shapely.make_valid(geom)

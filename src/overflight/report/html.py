@@ -104,7 +104,8 @@ def render_html(
     )
     version = overflight.__version__
     title = f"overflight report{' · ' + focus if focus else ''}"
-    meta = f"Analysed {created or 'now'} · {flights.num_rows:,} flights · overflight {version}"
+    flights_text = f"{flights.num_rows:,} flight{'' if flights.num_rows == 1 else 's'}"
+    meta = f"Analysed {created or 'now'} · {flights_text} · overflight {version}"
     fields = {
         "title": escape(title),
         "version": escape(version),

@@ -18,7 +18,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import overflight
@@ -180,8 +180,14 @@ def verify(
         return [str(exc)]
     problems: list[str] = []
     listed = set()
-    for entry in doc["outputs"]:
-        name = str(entry.get("path", ""))
+    for i, entry in enumerate(doc["outputs"]):
+        name = _entry_path(entry)
+        if name is None or not _inside(name):
+            problems.append(
+                f"{MANIFEST}: outputs[{i}] is not an entry with a relative 'path' inside "
+                f"the folder and a 'sha256' ({json.dumps(entry, default=str)[:200]})"
+            )
+            continue
         listed.add(name)
         problems += _compare(root / name, name, entry)
     for p in _outputs(root):
@@ -189,12 +195,44 @@ def verify(
         if rel not in listed:
             problems.append(f"{rel}: extra file not in the manifest")
     if check_inputs:
-        for entry in doc.get("inputs", []):
-            name = str(entry.get("path", ""))
+        inputs = doc.get("inputs", [])
+        if not isinstance(inputs, list):
+            inputs = [inputs]
+        for i, entry in enumerate(inputs):
+            name = _entry_path(entry)
+            if name is None:
+                problems.append(
+                    f"{MANIFEST}: inputs[{i}] is not an entry with a 'path' and a 'sha256' "
+                    f"({json.dumps(entry, default=str)[:200]})"
+                )
+                continue
             problems += _compare(Path(name), name, entry)
     if public_key_path is not None:
         problems += _check_signature(root, public_key_path)
     return problems
+
+
+def _entry_path(entry: Any) -> str | None:
+    """The ``path`` of a manifest entry, or None when the entry is malformed."""
+    if not isinstance(entry, Mapping):
+        return None
+    name = entry.get("path")
+    if not isinstance(name, str) or not name or not isinstance(entry.get("sha256"), str):
+        return None
+    return name
+
+
+def _inside(name: str) -> bool:
+    """Whether an output path stays inside the report folder (relative, no ``..``).
+
+    Examples
+    --------
+    >>> _inside("flights.csv"), _inside("../secret"), _inside("/etc/hostname")
+    (True, False, False)
+    """
+    posix, windows = PurePosixPath(name), PureWindowsPath(name)
+    rooted = posix.is_absolute() or bool(windows.drive) or bool(windows.root)
+    return not rooted and ".." not in posix.parts and ".." not in windows.parts
 
 
 def _compare(path: Path, name: str, entry: Mapping[str, Any]) -> list[str]:
@@ -206,11 +244,30 @@ def _compare(path: Path, name: str, entry: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def generate_keypair(private_path: str | Path, public_path: str | Path) -> None:
-    """Write a new Ed25519 key pair as PEM (PKCS#8 private, mode 0600; SPKI public)."""
+def generate_keypair(
+    private_path: str | Path, public_path: str | Path, *, overwrite: bool = False
+) -> None:
+    """Write a new Ed25519 key pair as PEM (PKCS#8 private, mode 0600; SPKI public).
+
+    The private key file is always created afresh with mode 0600 (an existing
+    file's looser mode is never kept).
+
+    Raises
+    ------
+    ManifestError
+        When both paths are the same file, or a key file already exists and
+        ``overwrite`` is false (a signing key is not replaced by accident).
+    """
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    priv, pub = Path(private_path), Path(public_path)
+    if priv.resolve() == pub.resolve():
+        raise ManifestError(f"{priv}: the private and the public key need two different files")
+    if not overwrite:
+        for p in (priv, pub):
+            if p.exists():
+                raise ManifestError(f"{p}: already exists; not replacing a key file")
     key = Ed25519PrivateKey.generate()
     private = key.private_bytes(
         serialization.Encoding.PEM,
@@ -220,10 +277,11 @@ def generate_keypair(private_path: str | Path, public_path: str | Path) -> None:
     public = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    priv.unlink(missing_ok=True)  # only reached with overwrite (or when absent)
+    fd = os.open(priv, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(private)
-    Path(public_path).write_bytes(public)
+    pub.write_bytes(public)
 
 
 def sign(out_dir: str | Path, private_key_path: str | Path) -> Path:

@@ -9,6 +9,7 @@ line.  Boundaries are clipped to the area of interest and simplified.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,9 +71,30 @@ def flight_info(row: dict[str, Any]) -> list[list[str]]:
     return info
 
 
+def near_lon(lon: Any, centre_deg: float) -> Any:
+    """``lon`` moved by whole turns to within 180 degrees of ``centre_deg``.
+
+    Tracks are drawn with unwrapped longitudes (a flight across the
+    antimeridian runs past 180), so whatever is drawn on a track must be
+    moved the same way.
+
+    Examples
+    --------
+    >>> float(near_lon(-179.5, 179.0)), near_lon(np.array([10.0, 350.0]), 0.0).tolist()
+    (180.5, [10.0, -10.0])
+    """
+    return lon + 360.0 * np.round((centre_deg - np.asarray(lon, dtype=np.float64)) / 360.0)
+
+
+def _circular_mean_deg(values: Any) -> float:
+    rad = np.radians(np.asarray(values, dtype=np.float64))
+    return float(np.degrees(np.arctan2(np.sin(rad).mean(), np.cos(rad).mean())))
+
+
 def _tracks(
     pts: pa.Table, flights: pa.Table, focus: str | None, per_flight: int, total: int
-) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
+) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str], dict[str, float]]:
+    """Drawn tracks, colours and labels, and the centre longitude of each flight as drawn."""
     fid = column(pts, "flight_id")
     lat, lon = column(pts, "latitude"), column(pts, "longitude")
     assert fid is not None and lat is not None and lon is not None
@@ -89,10 +111,20 @@ def _tracks(
         change = np.r_[False, keys[1:] != keys[:-1]]
         mask |= change | np.r_[change[1:], False]
     rows = {r["flight_id"]: r for r in records(flights)}
-    out = []
-    for s, e in zip(starts.tolist(), stops.tolist(), strict=True):
-        sel = np.flatnonzero(mask[s:e]) + s
-        la, lo = lat[sel], np.unwrap(lon[sel], period=360.0)
+    picks = [
+        np.flatnonzero(mask[s:e]) + s for s, e in zip(starts.tolist(), stops.tolist(), strict=True)
+    ]
+    unwrapped = [np.unwrap(lon[sel], period=360.0) for sel in picks]
+    unwrapped = [lo + (near_lon(lo.mean(), 0.0) - lo.mean()) for lo in unwrapped]
+    if len(unwrapped) > 1:  # frame flights on both sides of the antimeridian together
+        means = np.array([lo.mean() for lo in unwrapped])
+        aligned = near_lon(means, _circular_mean_deg(means))
+        if np.ptp(aligned) < np.ptp(means):
+            unwrapped = [lo + (a - m) for lo, a, m in zip(unwrapped, aligned, means, strict=True)]
+    out, centres = [], {}
+    for s, sel, lo in zip(starts.tolist(), picks, unwrapped, strict=True):
+        la = lat[sel]
+        centres[fid[s]] = float(lo.mean())
         k = keys[sel]
         cuts = np.r_[np.flatnonzero(k[1:] != k[:-1]) + 1, len(sel)]
         segs, begin = [], 0
@@ -117,7 +149,7 @@ def _tracks(
                 "b": box,
             }
         )
-    return out, colors, labels
+    return out, colors, labels, centres
 
 
 def _event_info(row: dict[str, Any], details: dict[str, Any]) -> list[list[str]]:
@@ -140,7 +172,7 @@ def _event_info(row: dict[str, Any], details: dict[str, Any]) -> list[list[str]]
 
 
 def _hull(
-    pts: pa.Table, flight_id: str, start: str | None, stop: str | None
+    pts: pa.Table, flight_id: str, start: str | None, stop: str | None, centre: float | None
 ) -> list[list[float]] | None:
     fid, t = column(pts, "flight_id"), column(pts, "timestamp")
     lat, lon = column(pts, "latitude"), column(pts, "longitude")
@@ -152,7 +184,8 @@ def _hull(
         sel &= (ts >= t0) & (ts <= t1)
     if sel.sum() < 3:
         return None
-    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([lon[sel], lat[sel]])))
+    x = lon[sel] if centre is None else near_lon(lon[sel], centre)
+    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([x, lat[sel]])))
     if hull.geom_type != "Polygon":
         return None
     xy = np.asarray(hull.exterior.coords)
@@ -161,12 +194,16 @@ def _hull(
 
 
 def _events(
-    pts: pa.Table, events: pa.Table | None
+    pts: pa.Table, events: pa.Table | None, centres: dict[str, float]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Entries and patterns, placed next to their flight's track as drawn."""
     entries, patterns = [], []
     for row in records(events):
         details = parse_details(row.get("details"))
         lat, lon = row.get("latitude"), row.get("longitude")
+        centre = centres.get(str(row.get("flight_id")))
+        if lon is not None and centre is not None:
+            lon = float(near_lon(lon, centre))
         item: dict[str, Any] = {
             "flight": row.get("flight_id"),
             "kind": row.get("kind"),
@@ -177,6 +214,8 @@ def _events(
         if row.get("kind") == ENTRY:
             ex, ey = details.get("exit_longitude"), details.get("exit_latitude")
             ok = isinstance(ex, (int, float)) and isinstance(ey, (int, float))
+            if ok and centre is not None:
+                ex = float(near_lon(ex, centre))
             item["exit"] = _round([ey, ex]) if ok else None
             item["entered"], item["left"] = row.get("start"), row.get("stop")
             entries.append(item)
@@ -186,18 +225,26 @@ def _events(
         item["polygon"] = None
         if item["radius_m"] is None or item["at"] is None:
             item["polygon"] = _hull(
-                pts, str(row.get("flight_id")), row.get("start"), row.get("stop")
+                pts, str(row.get("flight_id")), row.get("start"), row.get("stop"), centre
             )
         patterns.append(item)
     return entries, patterns
 
 
-def _reach(reach: pa.Table | None) -> list[dict[str, Any]]:
+def _reach(reach: pa.Table | None, centres: dict[str, float]) -> list[dict[str, Any]]:
     out = []
     for row in records(reach):
         geom = oriented(row.pop("geometry", None))
         if geom is None:
             continue
+        centre = centres.get(str(row.get("flight_id")))
+        if centre is not None:
+            shape = shapely.from_geojson(json.dumps(geom))
+            x = shapely.get_coordinates(shapely.centroid(shape))[0, 0]
+            offset = float(near_lon(x, centre) - x)
+            if offset:
+                moved = shapely.transform(shape, lambda c, o=offset: c + np.array([o, 0.0]))
+                geom = json.loads(shapely.to_geojson(moved))
         info = [[k.replace("_", " ").capitalize(), str(v)] for k, v in row.items() if v is not None]
         out.append({"type": "Feature", "properties": {"info": info}, "geometry": geom})
     return out
@@ -228,8 +275,10 @@ def map_data(
     max_points_total: int = 250_000,
 ) -> dict[str, Any]:
     """Everything the map draws; ``pts`` are the valid positions, sorted by flight and time."""
-    tracks, colors, labels = _tracks(pts, flights, focus, max_points_per_flight, max_points_total)
-    entries, patterns = _events(pts, events)
+    tracks, colors, labels, centres = _tracks(
+        pts, flights, focus, max_points_per_flight, max_points_total
+    )
+    entries, patterns = _events(pts, events, centres)
     boxes = [t["b"] for t in tracks]
     if boxes:
         arr = np.array(boxes)
@@ -250,5 +299,5 @@ def map_data(
         "flights": tracks,
         "entries": entries,
         "patterns": patterns,
-        "reach": _reach(reach),
+        "reach": _reach(reach, centres),
     }

@@ -29,10 +29,16 @@ KIND_LABELS = {
 
 
 def facts_html(summary: Summary) -> str:
-    """The key figures as a grid of cards, findings about the focus country first."""
+    """The key figures as a grid of cards, findings about the focus country first.
+
+    Only findings about the focus country are marked as alerts: without a
+    focus, the longest stay or deepest point in any airspace (an airliner at
+    home, say) is a plain figure.
+    """
     cards = []
     for label, value in summary.facts:
-        alert = label.startswith(("Entries into", "Longest stay", "Deepest")) and value != "none"
+        about_focus = label.startswith(("Entries into ", "Longest stay in ", "Deepest into "))
+        alert = about_focus and value != "none"
         cards.append(
             (
                 not alert,
@@ -127,7 +133,7 @@ def flights_table(flights: pa.Table, events: pa.Table | None) -> str:
                 cells.append(f"<td>{badge}</td>")
             elif key == "mission_confidence":
                 text = None if value is None else f"{float(value):.0%}"
-                cells.append(_cell(text, sort=value if value is not None else -1, cls="num"))
+                cells.append(_cell(text, sort=value if value is not None else "", cls="num"))
             else:
                 cells.append(_cell(value, cls="reason" if key == "mission_reason" else ""))
         start, stop = row.get("start"), row.get("stop")
@@ -136,7 +142,7 @@ def flights_table(flights: pa.Table, events: pa.Table | None) -> str:
             t = epoch_s(np.array([start.rstrip("Z"), stop.rstrip("Z")], dtype="datetime64[ns]"))
             dur = float(t[1] - t[0])
         cells.append(_cell((start or "").replace("T", " ").rstrip("Z"), sort=start or ""))
-        cells.append(_cell(format_duration(dur), sort=dur if dur is not None else -1, cls="num"))
+        cells.append(_cell(format_duration(dur), sort=dur if dur is not None else "", cls="num"))
         n = row.get("n_points")
         cells.append(_cell(None if n is None else f"{int(n):,}", sort=n, cls="num"))
         cells.append(_events_cell(counts[fid]))

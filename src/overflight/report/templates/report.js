@@ -185,15 +185,19 @@
         var numeric = th.getAttribute("data-type") === "num";
         var body = table.tBodies[0];
         var rows = Array.prototype.slice.call(body.rows);
+        // a missing value ("–", or no number) sorts last whichever way the column is sorted
         function key(row) {
           var cell = row.cells[i];
           var v = cell.hasAttribute("data-sort") ? cell.getAttribute("data-sort") : cell.textContent;
+          v = v.trim();
+          if (v === "" || v === "\u2013") { return null; }
           if (!numeric) { return v.toLowerCase(); }
           var n = parseFloat(v);
-          return isNaN(n) ? -Infinity : n;
+          return isNaN(n) ? null : n;
         }
         rows.sort(function (x, y) {
           var a = key(x), c = key(y);
+          if (a === null || c === null) { return (a === null) - (c === null); }
           return (a < c ? -1 : a > c ? 1 : 0) * dir;
         });
         rows.forEach(function (r) { body.appendChild(r); });
