@@ -15,7 +15,6 @@ Each reader module exposes two functions:
 
 from __future__ import annotations
 
-import gzip
 import importlib
 import json
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from overflight.errors import FormatError, InputError
+from overflight.ingest._compress import read_head, strip_bom
 
 #: Reader modules in the order they are tried when sniffing: the most specific
 #: signatures first, the generic tabular reader last.
@@ -42,16 +42,9 @@ SNIFF_BYTES = 65536
 
 
 def head_bytes(path: Path, n: int = SNIFF_BYTES) -> bytes:
-    """First ``n`` bytes of ``path``, decompressed when it is gzip."""
-    with open(path, "rb") as fh:
-        raw = fh.read(n)
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            with gzip.open(path, "rb") as gz:
-                return gz.read(n)
-        except (OSError, EOFError) as exc:
-            raise FormatError(f"corrupt gzip stream ({exc})", path, "byte 0") from exc
-    return raw
+    """First ``n`` bytes of ``path``, decompressed when it is gzip, xz or bzip2,
+    without a UTF-8 byte order mark."""
+    return strip_bom(read_head(path, n))
 
 
 def _module(name: str) -> Any:
@@ -70,6 +63,9 @@ def detect_format(path: str | Path) -> str:
     if p.is_dir():
         raise FormatError("is a directory, expected a file", p)
     head = head_bytes(p)
+    if not head.strip():
+        what = "is empty (0 bytes)" if p.stat().st_size == 0 else "holds only blank lines"
+        raise FormatError(f"the file {what}; expected flight-tracking data", p, "byte 0")
     for name in READERS:
         try:
             mod = _module(name)

@@ -15,9 +15,7 @@ Unit factors are exact: 1 ft = 0.3048 m, 1 kt = 1852 m / 3600 s.
 
 from __future__ import annotations
 
-import gzip
 import json
-import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ import pyarrow.compute as pc
 
 from overflight.errors import FormatError
 from overflight.geodesy import FT_M, KT_MS
+from overflight.ingest._compress import read_all, strip_bom
 from overflight.schema import conform
 
 STATS_KEY = b"overflight:stats"
@@ -62,20 +61,15 @@ def mask(values: Any) -> BoolArray:
 
 
 def open_bytes(path: Path) -> bytes:
-    """The whole file, decompressed when it is gzip.
+    """The whole file, decompressed when it is gzip, xz or bzip2, without a
+    UTF-8 byte order mark.
 
     Raises
     ------
     FormatError
-        When a gzip stream is corrupt.
+        When a compressed stream is corrupt or cut short.
     """
-    raw = path.read_bytes()
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise FormatError(f"corrupt gzip stream ({exc})", path, "byte 0") from exc
+    return strip_bom(read_all(path))
 
 
 def utf8(data: bytes) -> bytes:
@@ -542,7 +536,7 @@ _NAN = float("nan")
 
 
 def load_json(path: Path) -> Any:
-    """The decoded JSON document of ``path`` (gzip allowed).
+    """The decoded JSON document of ``path`` (gzip, xz or bzip2 allowed).
 
     Raises
     ------

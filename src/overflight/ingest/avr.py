@@ -32,7 +32,6 @@ time-then-hex form with one Arrow regular expression.
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from overflight.errors import FormatError
+from overflight.ingest._compress import read_all
 from overflight.ingest.modes import clock, hexio
 from overflight.ingest.modes.decode import decode_frames
 from overflight.ingest.modes.positions import CprOptions
@@ -223,7 +223,7 @@ def read(
     Parameters
     ----------
     path
-        The text file, optionally gzip-compressed.
+        The text file, optionally gzip, xz or bzip2 compressed.
     start_time
         UTC time of the first receiver timestamp (``@``/``%``/``<`` lines) and
         of untimed lines; Unix seconds, ISO text or datetime.
@@ -240,12 +240,7 @@ def read(
         When no line holds a frame.
     """
     p = Path(path)
-    data = p.read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise FormatError(f"corrupt gzip stream ({exc})", p, "byte 0") from exc
+    data = read_all(p)
     got = parse(data, p, start_time, timestamp_mode)
     if got["frames"].shape[0] == 0:
         raise FormatError(

@@ -44,6 +44,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from overflight.errors import DecodeError, FormatError
+from overflight.ingest._compress import read_all
 from overflight.ingest.modes import clock
 from overflight.ingest.modes.decode import decode_frames
 from overflight.ingest.modes.positions import CprOptions
@@ -143,6 +144,7 @@ def read(
     reference: tuple[float, float] | None = None,
     source: str | None = None,
     drop_duplicates: bool = True,
+    on_invalid: str = "error",
     **_options: Any,
 ) -> pa.Table:
     """Read a Beast capture into the canonical message table.
@@ -150,7 +152,7 @@ def read(
     Parameters
     ----------
     path
-        The capture (``nc host 30005 > file``), optionally gzip-compressed.
+        The capture (``nc host 30005 > file``), optionally gzip, xz or bzip2 compressed.
     start_time
         UTC time of the first frame (Unix seconds, ISO text or datetime):
         exact for 12 MHz timestamps; for ``utc_ns_of_day`` only the date is
@@ -165,6 +167,10 @@ def read(
         Value of the ``source`` column; the file name by default.
     drop_duplicates
         Drop frames repeated with the same timestamp and bytes.
+    on_invalid
+        ``"error"``: a last frame cut short (a capture stopped mid-write)
+        raises :class:`DecodeError`; ``"skip"``: it is counted (``truncated``)
+        and the frames before it are read.
 
     Returns
     -------
@@ -181,7 +187,9 @@ def read(
     """
     p = Path(path)
     raw = _read_bytes(p)
-    fr = frame_bytes(np.frombuffer(raw, dtype=np.uint8), p)
+    if on_invalid not in ("error", "skip"):
+        raise ValueError(f"on_invalid={on_invalid!r}, expected 'error' or 'skip'")
+    fr = frame_bytes(np.frombuffer(raw, dtype=np.uint8), p, allow_truncated=on_invalid == "skip")
     if fr["type"].size == 0:
         raise FormatError(
             "no Beast frame found: expected 0x1a followed by '1', '2' or '3', a 6-byte "
@@ -217,13 +225,14 @@ def read(
         "mode_ac": int(np.count_nonzero(~modes)),
         "duplicate": n_dup,
         "bad_frame": fr["bad_frame"],
+        "truncated": fr["truncated"],
     }
     reasons = stats["reasons"]
     for k, v in extra.items():
         if v:
             reasons[k] = v
-    stats["records"] = int(fr["type"].size + fr["bad_frame"])
-    stats["rejected"] += fr["bad_frame"]
+    stats["records"] = int(fr["type"].size + fr["bad_frame"] + fr["truncated"])
+    stats["rejected"] += fr["bad_frame"] + fr["truncated"]
     stats["skipped"] += extra["mode_ac"] + n_dup
     stats["junk_bytes"] = fr["junk_bytes"]
     stats.update(clock_info)
@@ -231,13 +240,4 @@ def read(
 
 
 def _read_bytes(path: Path) -> bytes:
-    import gzip
-
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise FormatError(f"corrupt gzip stream ({exc})", path, "byte 0") from exc
-    return raw
+    return read_all(path)

@@ -179,7 +179,7 @@ def _trace(doc: dict[str, Any], path: Path, non_icao: str) -> pa.Table:
 
 
 def read(path: Path, non_icao: str = "keep", **_: Any) -> pa.Table:
-    """Read a readsb ``aircraft.json`` or ``trace_*.json`` (gzip allowed).
+    """Read a readsb ``aircraft.json`` or ``trace_*.json`` (gzip, xz or bzip2 allowed).
 
     Parameters
     ----------

@@ -198,7 +198,7 @@ def read(path: Path, tz: str = "UTC", non_icao: str = "keep", **_: Any) -> pa.Ta
     Parameters
     ----------
     path
-        The file, optionally gzip-compressed.
+        The file, optionally gzip, xz or bzip2 compressed.
     tz
         Time zone of the date/time fields (IANA name); UTC by default.
     non_icao

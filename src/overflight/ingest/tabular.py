@@ -121,7 +121,7 @@ def header_names(head: bytes) -> list[str]:
 
 
 def load(path: Path, text_columns: tuple[str, ...] = ()) -> Loaded:
-    """Read a Parquet or CSV file (gzip allowed) without interpreting its columns.
+    """Read a Parquet or CSV file (gzip, xz or bzip2 allowed) without interpreting its columns.
 
     ``text_columns`` are read as strings. Rows with the wrong field count are
     left out and listed in ``bad_fields`` by line number.
@@ -327,7 +327,7 @@ def read(
     Parameters
     ----------
     path
-        The file (CSV may be gzip-compressed; ``,`` ``;`` tab or ``|`` separated).
+        The file (CSV may be gzip, xz or bzip2 compressed; ``,`` ``;`` tab or ``|`` separated).
     mapping
         Canonical name -> column of the file; unmapped canonical columns are
         still matched by name and alias.

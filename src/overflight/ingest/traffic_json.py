@@ -1,4 +1,4 @@
-"""Trajectories saved by the ``traffic`` library: JSON (optionally gzip) and Parquet.
+"""Trajectories saved by the ``traffic`` library: JSON (optionally gzip, xz or bzip2) and Parquet.
 
 JSON is pandas ``to_json`` output in one of two orients:
 

@@ -20,9 +20,11 @@ DF          check                          fields
 Frames failing these checks are counted under ``reasons`` in the returned
 statistics (``crc``, ``unknown_address``, ``length``, ``unsupported_df``,
 ``non_icao``) and valid frames without any canonical field under
-``no_field``. As in dump1090 an Address/Parity reply is trusted only if its
-address was confirmed by a CRC-checked squitter; unlike a live decoder the
-whole batch is known at once, so a squitter later in the batch counts too.
+``no_field``. A short reply (DF 0-15) handed over as 112 bits, as SDR
+demodulators do, is read from its first 56 bits (``short_in_long``). As in
+dump1090 an Address/Parity reply is trusted only if its address was
+confirmed by a CRC-checked squitter; unlike a live decoder the whole batch is
+known at once, so a squitter later in the batch counts too.
 """
 
 from __future__ import annotations
@@ -97,9 +99,10 @@ def decode_frames(
     """
     n = frames.shape[0]
     reasons: dict[str, int] = {}
-    head = _uint(frames, 0, 4)
     df = (frames[:, 0] >> 3).astype(np.int64)
     df = np.where(df >= 24, 24, df)
+    frames, long, padded = _short_in_long(frames, np.asarray(long, bool), df)
+    head = _uint(frames, 0, 4)
     length_ok = long == (df >= 16)
     rem = crc.remainder(crc.right_align(frames, long)).astype(np.uint64)
     clear = head & np.uint64(0xFFFFFF)
@@ -141,7 +144,35 @@ def decode_frames(
         "reasons": reasons,
         "cpr": cpr_counts,
     }
+    if padded:
+        stats["short_in_long"] = padded
     return table, stats
+
+
+def _short_in_long(frames: U8, long: B, df: npt.NDArray[np.int64]) -> tuple[U8, B, int]:
+    """Short replies (DF 0-15) delivered as 112 bits, read from their first 56 bits.
+
+    SDR demodulators such as rs1090/jet1090 with an RTL-SDR hand every reply
+    over as 112 bits; a DF0/4/5/11 reply is then followed by 56 bits of
+    noise. Its parity is checked on the first 56 bits like any short reply
+    (address/parity against a known address, or the DF11 CRC), so noise that
+    happens to start with a short DF is still rejected there. Returns new
+    arrays (the input is not changed) and how many frames were shortened.
+
+    Examples
+    --------
+    >>> f = np.frombuffer(bytes.fromhex("212800bf40f1ef7e5817e9cc428d"), np.uint8)[None, :]
+    >>> g, long, k = _short_in_long(f, np.array([True]), np.array([4]))
+    >>> g[0].tobytes().hex(), long.tolist(), k
+    ('212800bf40f1ef00000000000000', [False], 1)
+    """
+    short = long & (df < 16)
+    k = int(np.count_nonzero(short))
+    if k == 0:
+        return frames, long, 0
+    out = frames.copy()
+    out[short, 7:] = 0
+    return out, long & ~short, k
 
 
 def _fields(
