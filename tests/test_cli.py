@@ -76,8 +76,22 @@ def test_truncated_beast_names_file_and_offset(shared_data: Path, tmp_path: Path
     code, text = _run("analyze", cut, "--out", out, *FAST)
     assert code == 1
     assert "overflight analyze: error:" in text
-    assert "cut.beast" in text and "byte" in text
+    assert "cut.beast" in text and "byte" in text and "--on-invalid skip" in text
     assert not (out / "points.parquet").exists()
+    # the capture up to the cut reads with skip: the same as the file cut before that frame
+    code, text = _run("analyze", cut, "--out", out, "--on-invalid", "skip", *FAST)
+    assert code == 0, text
+    whole = tmp_path / "whole.beast"
+    whole.write_bytes(data[:last])
+    code, text = _run("analyze", whole, "--out", tmp_path / "whole", *FAST)
+    assert code == 0, text
+    got, want = (
+        pq.read_table(out / "points.parquet"),
+        pq.read_table(tmp_path / "whole/points.parquet"),
+    )
+    assert got.num_rows == want.num_rows > 0
+    for name in ("icao24", "latitude", "longitude", "altitude"):  # times hang on the file's mtime
+        assert got.column(name).equals(want.column(name))
 
 
 def test_csv_garbage_rows(shared_data: Path, tmp_path: Path) -> None:
@@ -88,6 +102,7 @@ def test_csv_garbage_rows(shared_data: Path, tmp_path: Path) -> None:
     code, text = _run("analyze", bad, "--out", out, *FAST)
     assert code == 1
     assert "rnc_bad.csv" in text and "line 101" in text
+    assert "(wrong number of comma-separated fields)" in text
     assert not (out / "points.parquet").exists()
     code, text = _run("analyze", bad, "--out", out, "--on-invalid", "skip", *FAST)
     assert code == 0, text
@@ -123,6 +138,23 @@ def test_failed_run_keeps_earlier_outputs(shared_data: Path, tmp_path: Path) -> 
     assert code == 1
     assert _digests(out) == before
     assert not [p for p in out.iterdir() if p.name.startswith(".partial")]
+
+
+def test_a_folder_with_other_files_is_refused(shared_data: Path, tmp_path: Path) -> None:
+    """Its files would be vouched for by the manifest, or fail verify: refused up front."""
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "mynote.txt").write_text("mine")
+    for engine in ("memory", "local"):
+        code, text = _run("analyze", shared_data / RNC, "--out", out, "--engine", engine, *FAST)
+        assert code == 1, text
+        assert "mynote.txt" in text and "new or empty folder" in text
+        assert sorted(p.name for p in out.iterdir()) == ["mynote.txt"]
+    # a folder holding an earlier analysis is fine: it is replaced
+    (out / "mynote.txt").unlink()
+    for _ in range(2):
+        code, text = _run("analyze", shared_data / RNC, "--out", out, *FAST)
+        assert code == 0, text
 
 
 @pytest.mark.parametrize("args", [["--reference", "north"], ["--map", "icao24"]])

@@ -33,6 +33,21 @@ RAW_FORMATS = ("beast", "avr", "jet1090")
 RECORD_FORMATS = ("sbs", "readsb", "opensky", "traffic", "table")
 
 
+#: What each rejection reason of a record reader means, for the error message.
+REASON_TEXT = {
+    "fields": "wrong number of comma-separated fields",
+    "number": "a numeric field does not parse as a number",
+    "timestamp": "its time does not parse",
+    "icao24": "no valid ICAO 24-bit address (6 hex digits)",
+    "non_icao": "a non-ICAO (anonymous) address",
+    "msg_type": "not an SBS-1 MSG line",
+    "record": "not the JSON object or list the format has there",
+    "no_start": "no START line before it",
+    "start_time": "the START line's time does not parse",
+    "clock_reset": "the receiver clock went back (a restart without a START line)",
+}
+
+
 def check_invalid(path: str | Path, fmt: str, stats: dict[str, Any], on_invalid: str) -> None:
     """Raise :class:`InputError` for unreadable records when ``on_invalid`` is ``"error"``."""
     if on_invalid not in ("error", "skip"):
@@ -43,9 +58,10 @@ def check_invalid(path: str | Path, fmt: str, stats: dict[str, Any], on_invalid:
     first = [str(x) for x in stats.get("first_rejected", [])]
     record, _, why = first[0].partition(": ") if first else ("", "", "")
     reasons = ", ".join(f"{k}: {v}" for k, v in stats.get("reasons", {}).items())
+    meaning = f" ({REASON_TEXT[why]})" if why in REASON_TEXT else ""
     raise InputError(
-        f"{rejected} record(s) could not be read ({reasons}); first one: {why or 'unreadable'}"
-        " (pass --on-invalid skip to count and leave them out)",
+        f"{rejected} record(s) could not be read ({reasons}); first one: "
+        f"{why or 'unreadable'}{meaning} (pass --on-invalid skip to count and leave them out)",
         path,
         record or None,
     )
@@ -74,8 +90,11 @@ class AnalyzeOptions:
                 opts["mapping"] = self.mapping
             if self.units:
                 opts["units"] = self.units
-        elif fmt in RAW_FORMATS and self.reference is not None:
-            opts["reference"] = self.reference
+        elif fmt in RAW_FORMATS:
+            if self.reference is not None:
+                opts["reference"] = self.reference
+            if fmt == "beast":  # a capture cut mid-frame: the frames before the cut
+                opts["on_invalid"] = self.on_invalid
         return opts
 
 
@@ -292,11 +311,46 @@ KNOWN_OUTPUTS = (
 )
 
 
+#: What else an analysis folder may hold: the engines' outputs.
+ENGINE_OUTPUTS = ("points", "run.json", "extra.parquet")
+
+
+def check_out_dir(out: str | Path) -> None:
+    """Refuse an output folder that holds anything an analysis does not write.
+
+    The manifest vouches for every file of the folder, and the outputs of a
+    new run replace the old ones: a folder with other files (notes, another
+    tool's results) would have them listed as outputs, or flagged by
+    ``verify``, or end up beside a report that says nothing about them.
+    Raises :class:`InputError` naming them; a missing or empty folder, or one
+    holding only an earlier analysis, is fine.
+    """
+    folder = Path(out)
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise InputError("expected a folder for the outputs, found a file", folder)
+    known = {*KNOWN_OUTPUTS, *ENGINE_OUTPUTS}
+    foreign = sorted(
+        f.name
+        for f in folder.iterdir()
+        if f.name not in known and not f.name.startswith(".partial-")
+    )
+    if foreign:
+        more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        shown = ", ".join(foreign[:5]) + more
+        raise InputError(
+            f"the output folder holds files an analysis does not write ({shown}); "
+            "choose a new or empty folder (an earlier analysis there is replaced)",
+            folder,
+        )
+
+
 def remove_stale_outputs(out: Path, staging: Path) -> None:
     """Remove from ``out`` what an earlier run (in memory or on an engine) wrote and
     the run staged in ``staging`` does not replace: it would sit beside the new
     manifest looking current."""
-    for name in (*KNOWN_OUTPUTS, "points", "run.json", "extra.parquet"):
+    for name in (*KNOWN_OUTPUTS, *ENGINE_OUTPUTS):
         stale = out / name
         if (staging / name).exists():
             continue
@@ -371,8 +425,9 @@ def analyze(
     when everything succeeded.
     """
     options = options or AnalyzeOptions()
-    context = context or Context.load()
     out = Path(out_dir)
+    check_out_dir(out)
+    context = context or Context.load()
     messages, stats = read_inputs(inputs, options, on_step)
     result = process(messages, context, on_step)
     out.mkdir(parents=True, exist_ok=True)

@@ -41,7 +41,7 @@ from overflight.engine.results import EngineResult, canonical_sort, gather
 from overflight.engine.tasks import Collector, ContextSpec
 from overflight.engine.trends import DailyCollector, combine_daily
 from overflight.errors import OverflightError
-from overflight.pipeline import AnalyzeOptions, Context, remove_stale_outputs
+from overflight.pipeline import AnalyzeOptions, Context, check_out_dir, remove_stale_outputs
 from overflight.store.dataset import is_dataset, read_dataset, write_dataset
 
 __all__ = [
@@ -155,8 +155,9 @@ def run(
     if workers is None:
         workers = 1 if engine == "local" else 2
     t0 = time.perf_counter()
-    sources = plan_sources(inputs, options, days)
     out = Path(out_dir)
+    check_out_dir(out)
+    sources = plan_sources(inputs, options, days)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
     if spill_dir:

@@ -103,7 +103,8 @@ def frame_bytes(buf: U8, path: Path | None, *, allow_truncated: bool = False) ->
         k = int(np.flatnonzero(truncated)[0])
         raise DecodeError(
             f"Beast frame type {chr(kind[k])!r} cut short: expected {HEADER + int(plen[k])} "
-            f"bytes after un-escaping, the file ends after {size - int(m[k])}",
+            f"bytes after un-escaping, the file ends after {size - int(m[k])} (a capture "
+            "stopped mid-frame: --on-invalid skip reads the frames before it)",
             path,
             f"byte {int(offset[m[k]])}",
         )
