@@ -202,6 +202,15 @@ def test_focus_approach_of_a_flight_that_stayed_outside(
     expected = _metres_to_boundary(deu, row["longitude"], row["latitude"])
     assert -row["max_depth_m"] == pytest.approx(expected, rel=0.005, abs=50.0)
     assert expected < 50_000.0
+    # the closest fix's time, ISO 8601 UTC to the millisecond like every other time written
+    closest = json.loads(row["details"])["closest_time"]
+    at = ms804.filter(
+        pc.and_(
+            pc.equal(ms804["longitude"], row["longitude"]),
+            pc.equal(ms804["latitude"], row["latitude"]),
+        )
+    )["timestamp"][0].as_py()
+    assert closest == at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
     assert airspace_events(ms804, boundaries, focus="DEU", near_km=5.0).num_rows == 0
 
 

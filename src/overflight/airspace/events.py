@@ -355,7 +355,13 @@ def _approaches(
         "entry_gap_s": np.full(n, np.nan),
         "exit_gap_s": np.full(n, np.nan),
         "n_fixes": last - first + 1,
-        "closest_time": np.array(
-            [str(np.datetime64(v, "ns")) + "Z" for v in fx.ts[best].tolist()], dtype=object
+        "closest_time": np.array(  # ISO 8601 UTC to the millisecond, like the CSV exports
+            [
+                s + "Z"
+                for s in np.datetime_as_string(
+                    np.asarray(fx.ts[best], np.int64).view("datetime64[ns]"), unit="ms"
+                )
+            ],
+            dtype=object,
         ),
     }
