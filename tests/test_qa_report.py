@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 import shapely
 from typer.testing import CliRunner
@@ -334,3 +335,27 @@ def test_only_findings_about_the_focus_country_are_alerts(report_sample: Sample)
     without = facts_html(summarize(*args, None))
     assert "Longest stay" in without  # the figure is still there...
     assert 'class="fact alert"' not in without  # ...but not as an alert about a country
+
+
+def test_headline_without_focus_counts_only_foreign_entries(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """A US airliner over the US (DAL1812) is not an airspace entry worth a headline."""
+    from overflight.report._frame import parse_details
+    from overflight.report.summary import summarize
+
+    trace = shared_data / "trajectories/readsb_trace_full_ac671b_DAL1812.json"
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["analyze", str(trace), "--out", str(out), "--no-report"])
+    assert res.exit_code == 0, res.output
+    tables = [pq.read_table(out / f"{n}.parquet") for n in ("points", "flights", "events")]
+    ev = tables[2].filter(pc.equal(tables[2]["kind"], "airspace_entry"))
+    foreign = [parse_details(d).get("foreign") for d in ev["details"].to_pylist()]
+    countries = ev["country"].to_pylist()
+    abroad = {c for c, f in zip(countries, foreign, strict=True) if f is not False}
+    home_only = {c for c, f in zip(countries, foreign, strict=True) if f is False} - abroad
+    assert home_only, "DAL1812 enters its own country's airspace"
+    headline = summarize(*tables).headline
+    for country in home_only:
+        assert country not in headline
+    assert ("entries by foreign aircraft" in headline) == bool(abroad)

@@ -183,9 +183,12 @@ def summarize(
             )
     else:
         headline = f"{_n(n_flights, 'flight')} by {n_aircraft:,} aircraft; {surveil}"
-        if entries:
+        # an aircraft in its own country's airspace is no news: foreign (or unknown) only
+        abroad = [r for r in entries if r["_details"].get("foreign") is not False]
+        if abroad:
             headline += (
-                f"; airspace entries by country: {_counts([r.get('country') for r in entries])}"
+                "; entries by foreign aircraft, by country: "
+                f"{_counts([r.get('country') for r in abroad])}"
             )
         headline += "."
     return Summary(headline=headline, facts=tuple(facts))
