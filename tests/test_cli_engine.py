@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from overflight import engine, pipeline
+from overflight import engine, pipeline, store
 from overflight.cli import app, scale
 from overflight.report.manifest import read_manifest, verify
 from overflight.store.dataset import read_dataset
@@ -111,6 +111,14 @@ def test_store_export_feeds_analyze(inputs: list[Path], tmp_path: Path) -> None:
     files = {f"ds/{f.relative_to(ds).as_posix()}" for f in ds.rglob("*") if f.is_file()}
     assert listed == files and any(n.endswith(".parquet") for n in listed)
     assert verify(again, check_inputs=True) == []
+    # the points are exported once: the engine's points/ dataset is the GeoParquet
+    assert not (again / "points.geoparquet").exists()
+    assert 'href="points/"' in (again / "report.html").read_text()
+    # and the store takes them from there
+    db2 = tmp_path / "again.duckdb"
+    assert _run("store", "append", db2, again)[0] == 0
+    n = store.query(db2, "SELECT count(*) FROM points").column(0)[0].as_py()
+    assert n == read_dataset(again / "points").num_rows == stored.num_rows
 
 
 def test_auto_engine_by_input_size(

@@ -8,7 +8,8 @@ flights.geojson     RFC 7946 tracks, events and observation reach
 flights.kml         KML 2.2 for Google Earth
 flights.csv         the flights table, ISO 8601 UTC times
 events.csv          the events table, ISO 8601 UTC times
-points.geoparquet   every position, GeoParquet 1.1
+points.geoparquet   every position, GeoParquet 1.1 (not when ``points/``, the out-of-core
+                    engines' GeoParquet dataset, is there)
 manifest.json       SHA-256 of every input and output, version, parameters
 ==================  ==========================================================
 
@@ -26,7 +27,7 @@ import pyarrow as pa
 
 from overflight.report._frame import reach_table
 from overflight.report.geojson import write_geojson
-from overflight.report.html import boundary_dataset, write_html
+from overflight.report.html import EXPORTS, boundary_dataset, write_html
 from overflight.report.kml import write_kml
 from overflight.report.manifest import (
     MANIFEST,
@@ -39,6 +40,7 @@ from overflight.report.manifest import (
 )
 from overflight.report.tables import write_csv, write_geoparquet
 from overflight.schema import EVENT_SCHEMA
+from overflight.store.dataset import is_dataset
 
 __all__ = ["MANIFEST", "SIGNATURE", "generate_keypair", "sign", "verify", "write_report"]
 
@@ -94,6 +96,9 @@ def write_report(
     reach = reach_table(reach)
     created = utc_now()
     (out / SIGNATURE).unlink(missing_ok=True)
+    # the out-of-core engines write the points as a GeoParquet dataset already
+    engine_points = is_dataset(out / "points")
+    exports = [e for e in EXPORTS if not (engine_points and e == "points.geoparquet")]
     written = {
         "report.html": write_html(
             out / "report.html",
@@ -106,13 +111,15 @@ def write_report(
             created=created,
             max_points_per_flight=max_points_per_flight,
             max_timelines=max_timelines,
+            exports=[*exports, "points/"] if engine_points else exports,
         ),
         "flights.geojson": write_geojson(out / "flights.geojson", points, flights, events, reach),
         "flights.kml": write_kml(out / "flights.kml", points, flights, events, reach),
         "flights.csv": write_csv(out / "flights.csv", flights),
         "events.csv": write_csv(out / "events.csv", events),
-        "points.geoparquet": write_geoparquet(out / "points.geoparquet", points),
     }
+    if not engine_points:
+        written["points.geoparquet"] = write_geoparquet(out / "points.geoparquet", points)
     inputs = params.get("inputs") or ()
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]

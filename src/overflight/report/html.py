@@ -83,8 +83,10 @@ def render_html(
     created: str = "",
     max_points_per_flight: int = 2000,
     max_timelines: int = 40,
+    exports: Sequence[str] = EXPORTS,
 ) -> str:
-    """The report page as a string (see :func:`overflight.report.write_report`)."""
+    """The report page as a string (see :func:`overflight.report.write_report`);
+    ``exports`` are the files the provenance section links to."""
     params = dict(params or {})
     focus_raw = params.get("focus")
     focus = str(focus_raw).upper() if focus_raw else None
@@ -116,7 +118,7 @@ def render_html(
         "map_note": escape(map_note),
         "flights_table": flights_table(flights, events),
         "timelines": timelines_html(pts, flights, events, focus, max_timelines),
-        "provenance": provenance_html(params, created, version, dataset, EXPORTS),
+        "provenance": provenance_html(params, created, version, dataset, exports),
         "data": script_json(data),
         "leaflet_css": leaflet_css,
         "leaflet_js": leaflet_js,
