@@ -88,8 +88,9 @@ def test_writer_in_another_process_gives_503(web_store: Built, tmp_path: Path, s
         assert status == 503
         assert body == {
             "ok": False,
-            "error": "web.duckdb is held for writing by another process; run the watcher "
-            "inside the web server (overflight serve --watch) so that both share one connection",
+            "error": "web.duckdb is held for writing by another process; start the watcher "
+            "with `overflight watch --share-db` so that `overflight serve` can read the store "
+            "between its batches",
             "status": 503,
         }
     finally:

@@ -88,6 +88,7 @@ def serve(
 ) -> None:
     """Serve the live map, alerts, history and JSON API over the store."""
     from overflight import web
+    from overflight.web.server import check_listen
 
     with errors_as_exit("serve"):
         tokens = tokens_file or web.default_tokens_file(db)
@@ -96,6 +97,14 @@ def serve(
                 "serve",
                 f"no tokens file at {tokens}: nobody could log in",
                 f"overflight token create --db {db} --role admin",
+            )
+        check_listen(host, port)
+        if not Path(db).exists():
+            err_console.print(
+                f"note: {db} does not exist yet; the map stays empty until "
+                f"`overflight watch --db {db} --share-db ...` writes it",
+                markup=False,
+                highlight=False,
             )
         err_console.print(f"serving {db} on http://{host}:{port}/ (append ?token=YOUR_TOKEN)")
         web.serve(db, host=host, port=port, tokens_file=tokens)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from overflight import pipeline
-from overflight.errors import InputError
+from overflight.errors import InputError, StoreError
 from overflight.ingest.modes import clock
 from overflight.live.feeds import parse_feed
 from overflight.live.replay import ReplayServer, load_recording
@@ -140,6 +140,11 @@ def watch_command(db: Path, *, export_dir: Path | None = None, **options: Any) -
     if export_dir is not None:
         files = export_days(db, export_dir)
         log.info("exported %d day(s) of points to %s", len(files), export_dir)
+    if stats.unstored_points or stats.unstored_alerts:
+        raise StoreError(
+            f"{db}: {stats.unstored_points} points and {stats.unstored_alerts} alerts "
+            "received at the end were not stored (see the log above)"
+        )
     return 0
 
 
@@ -168,6 +173,8 @@ def replay_command(
     """Run ``overflight replay`` until the file has been served (or forever with ``loop``)."""
     if speed < 0:
         raise InputError(f"--speed {speed}: expected 0 (as fast as possible) or more")
+    if not 0 <= port < 65536:
+        raise InputError(f"--port {port}: expected 0 to 65535")
     recording = load_recording(file, fmt)
     server = ReplayServer(recording, host=host, port=port, speed=speed, loop=loop)
     asyncio.run(_replay(server))

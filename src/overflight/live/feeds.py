@@ -81,8 +81,8 @@ def parse_feed(kind: str, value: str) -> FeedSpec:
         raise InputError(f"feed kind {kind!r}: expected one of {FEED_KINDS}")
     if kind != "readsb":
         _, sep, port = value.rpartition(":")
-        if sep and not port.isdigit():
-            raise InputError(f"--{kind} {value!r}: expected HOST:PORT")
+        if sep and not (port.isdigit() and 0 < int(port) < 65536):
+            raise InputError(f"--{kind} {value!r}: expected HOST:PORT, PORT from 1 to 65535")
     return FeedSpec(kind, value)
 
 
@@ -219,7 +219,11 @@ class Feed:
         """Connect, read, and reconnect with backoff, until cancelled."""
         backoff = BACKOFF_START_S
         while not self.stopping:
-            reason, had_data = await self._session()
+            try:
+                reason, had_data = await self._session()
+            except (ValueError, ArithmeticError) as exc:  # e.g. an address Python refuses
+                log.error("feed %s: %s", self.spec.name, exc)
+                reason, had_data = f"{exc.__class__.__name__}: {exc}", False
             if self.stopping:
                 return
             if had_data:

@@ -44,6 +44,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,6 +69,8 @@ POINT_FIELDS: tuple[pa.Field, ...] = (
     pa.field("batch_id", pa.int64()),
 )
 POINT_TABLE_SCHEMA = pa.schema(POINT_FIELDS)
+#: How long a sink that does not hold the file waits for another process's lock.
+SHARED_LOCK_WAIT_S = 5.0
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS alerts (alert_id VARCHAR PRIMARY KEY, rule VARCHAR, "
@@ -161,7 +164,17 @@ class Sink:
     def _open(self) -> duckdb.DuckDBPyConnection:
         if self._con is not None:
             return self._con
-        con = _connect(self.path)
+        # sharing the file: another process (a second watcher, a reader) may hold
+        # it for a moment; wait for it rather than fail
+        deadline = time.monotonic() + (0.0 if self.hold else SHARED_LOCK_WAIT_S)
+        while True:
+            try:
+                con = _connect(self.path)
+                break
+            except StoreError as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
         if self.hold:
             self._con = con
         return con
@@ -214,10 +227,12 @@ class Sink:
         has_rows = points.num_rows > 0 or len(alerts) > 0
         if not has_rows and not feeds and (episodes is None or episodes.num_rows == 0):
             return None
-        batch = self.next_batch if has_rows else None
+        batch: int | None = None
         con = self._open()
         try:
             con.execute("BEGIN TRANSACTION")
+            if has_rows:
+                batch = self._claim_batch(con)
             if points.num_rows:
                 self._insert_points(con, points, batch or 0)
             if alerts:
@@ -241,8 +256,18 @@ class Sink:
         finally:
             self._release(con)
         if batch is not None:
-            self.next_batch += 1
+            self.next_batch = batch + 1
         return batch
+
+    def _claim_batch(self, con: duckdb.DuckDBPyConnection) -> int:
+        """The next ``batch_id``, read inside the batch's transaction.
+
+        Another watcher started with ``--share-db`` may have committed
+        batches into the same file since this one last wrote: numbering on
+        from the stored maximum keeps ``ingest_log``'s key unique.
+        """
+        rows = con.execute("SELECT coalesce(max(batch_id), 0) FROM ingest_log").fetchall()
+        return max(self.next_batch, int(rows[0][0]) + 1)
 
     @staticmethod
     def _insert_points(con: duckdb.DuckDBPyConnection, points: pa.Table, batch: int) -> None:

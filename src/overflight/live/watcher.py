@@ -85,6 +85,7 @@ class WatchConfig:
     poll_s: float = 1.0
     echo: bool = True
     hold_connection: bool = True
+    final_flush_s: float = 10.0
 
 
 @dataclass
@@ -100,6 +101,8 @@ class WatchStats:
     tick_seconds: list[float] = field(default_factory=list)
     pattern_seconds: list[float] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    unstored_points: int = 0
+    unstored_alerts: int = 0
 
 
 @dataclass
@@ -331,11 +334,37 @@ class Watcher:
             self._pending_points[:0] = points
             self._pending_alerts[:0] = alerts
             self._pending_episodes[:0] = episodes
+            for f in self.feeds:  # their states were not stored either
+                f.status.changed = True
             return
         if batch is not None:
             self.stats.batches += 1
             self.stats.points += table.num_rows
             log.info("batch %d committed: %d points, %d alerts", batch, table.num_rows, len(alerts))
+
+    def _pending(self) -> bool:
+        return bool(self._pending_points or self._pending_alerts or self._pending_episodes)
+
+    async def _final_flush(self) -> None:
+        """The last batch, retried for ``final_flush_s`` (another writer may hold the file).
+
+        What still cannot be stored is counted in ``stats.unstored_points`` /
+        ``unstored_alerts`` and logged, so that the command can fail loudly.
+        """
+        await self._flush()
+        deadline = time.monotonic() + self.config.final_flush_s
+        while self._pending() and time.monotonic() < deadline:
+            await asyncio.sleep(0.25)
+            await self._flush()
+        if self._pending():
+            self.stats.unstored_points = sum(t.num_rows for t in self._pending_points)
+            self.stats.unstored_alerts = len(self._pending_alerts)
+            log.error(
+                "%d points and %d alerts could not be stored in %s",
+                self.stats.unstored_points,
+                self.stats.unstored_alerts,
+                self.config.db,
+            )
 
     async def _flush_loop(self) -> None:
         while not self._stop.is_set():
@@ -381,7 +410,7 @@ class Watcher:
                 f.status.set_state("stopped")
             await self._tick_once()
             await self._patterns_once()
-            await self._flush()
+            await self._final_flush()
             await asyncio.get_running_loop().run_in_executor(self._sink_pool, self.sink.close)
             self._sink_pool.shutdown()
             if self._patterns_pool is not None:

@@ -207,8 +207,8 @@ class Database:
                     raise ApiError(
                         503,
                         f"{self.path.name} is held for writing by another process; "
-                        "run the watcher inside the web server (overflight serve --watch) "
-                        "so that both share one connection",
+                        "start the watcher with `overflight watch --share-db` so that "
+                        "`overflight serve` can read the store between its batches",
                     ) from exc
                 time.sleep(0.05)
 

@@ -207,11 +207,12 @@ def stride_for(n: int, max_points: int) -> int:
 
 
 def _decimate(table: pa.Table, max_points: int) -> pa.Table:
+    """Every k-th row and the last one, at most ``max_points`` (>= 2) rows in all."""
     n = table.num_rows
-    k = stride_for(n, max_points)
-    if k == 1:
+    if n <= max_points:
         return table
-    keep = np.unique(np.append(np.arange(0, n, k), n - 1))
+    k = math.ceil((n - 1) / max(1, max_points - 1))
+    keep = np.append(np.arange(0, n - 1, k), n - 1)
     return table.take(pa.array(keep))
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import uvicorn
 
+from overflight.errors import InputError
 from overflight.web.auth import log_config
 
 
@@ -22,6 +23,34 @@ def free_port(host: str = "127.0.0.1") -> int:
         s.bind((host, 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def check_listen(host: str, port: int) -> None:
+    """Raise :class:`~overflight.errors.InputError` unless ``host:port`` can be listened on now.
+
+    uvicorn would otherwise start the app, log a traceback-like error and
+    exit with its own code; this names the address and the reason in one line.
+
+    Examples
+    --------
+    >>> check_listen("127.0.0.1", 70000)
+    Traceback (most recent call last):
+    ...
+    overflight.errors.InputError: --port 70000: expected 1 to 65535
+    """
+    if not 0 < port < 65536:
+        raise InputError(f"--port {port}: expected 1 to 65535")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            s.bind(address)
+        except OSError as exc:
+            raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
 def config(app: Any, host: str, port: int, log_level: str = "info") -> uvicorn.Config:
