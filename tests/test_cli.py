@@ -157,6 +157,17 @@ def test_a_folder_with_other_files_is_refused(shared_data: Path, tmp_path: Path)
         assert code == 0, text
 
 
+def test_an_unknown_focus_code_is_refused(shared_data: Path, tmp_path: Path) -> None:
+    """A typo would run to the end and report that nobody entered a country that is not there."""
+    for engine in ("memory", "local"):
+        out = tmp_path / engine
+        args = ["--focus", "FRN", "--engine", engine, "--no-report"]
+        code, text = _run("analyze", shared_data / RNC, "--out", out, *args)
+        assert code == 1, text
+        assert "--focus FRN" in text and "FRA" in text  # the near code is suggested
+        assert not out.exists() or not any(out.iterdir())
+
+
 @pytest.mark.parametrize("args", [["--reference", "north"], ["--map", "icao24"]])
 def test_bad_options_exit_1(tmp_path: Path, args: list[str]) -> None:
     f = tmp_path / "x.csv"

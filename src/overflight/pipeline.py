@@ -67,6 +67,31 @@ def check_invalid(path: str | Path, fmt: str, stats: dict[str, Any], on_invalid:
     )
 
 
+def check_focus(focus: str | None, boundaries: airspace.Boundaries | None) -> None:
+    """Refuse a focus code that no country of ``boundaries`` has.
+
+    A typo (``--focus FRN``) would otherwise run to the end and report that
+    nobody entered a country that does not exist.
+
+    Examples
+    --------
+    >>> check_focus(None, None)
+    """
+    if not focus or boundaries is None:
+        return
+    codes = {c for item in boundaries.item_codes for c in item if c}
+    if focus.upper() in codes:
+        return
+    import difflib
+
+    near = difflib.get_close_matches(focus.upper(), sorted(codes), n=3, cutoff=0.6)
+    hint = f" (did you mean {', '.join(near)}?)" if near else ""
+    raise InputError(
+        f"--focus {focus}: no country has this code in the boundaries; expected an ISO 3166 "
+        f"alpha-3 code such as FRA{hint}"
+    )
+
+
 @dataclass(frozen=True)
 class AnalyzeOptions:
     """Parameters of one analysis; every field is recorded in the manifest."""
@@ -167,6 +192,7 @@ class Context:
             if airspace_enabled
             else None
         )
+        check_focus(focus, bounds)
         return cls(
             focus=focus.upper() if focus else None,
             near_km=near_km,

@@ -34,6 +34,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from overflight.airspace import load_boundaries
 from overflight.engine.local import local_pool, map_local, reduce_local
 from overflight.engine.partition import default_partitions, plan_sources, work_order
 from overflight.engine.progress import Progress, ProgressCallback, rich_progress, text_progress
@@ -41,7 +42,13 @@ from overflight.engine.results import EngineResult, canonical_sort, gather
 from overflight.engine.tasks import Collector, ContextSpec
 from overflight.engine.trends import DailyCollector, combine_daily
 from overflight.errors import OverflightError
-from overflight.pipeline import AnalyzeOptions, Context, check_out_dir, remove_stale_outputs
+from overflight.pipeline import (
+    AnalyzeOptions,
+    Context,
+    check_focus,
+    check_out_dir,
+    remove_stale_outputs,
+)
 from overflight.store.dataset import is_dataset, read_dataset, write_dataset
 
 __all__ = [
@@ -157,6 +164,14 @@ def run(
     t0 = time.perf_counter()
     out = Path(out_dir)
     check_out_dir(out)
+    if isinstance(context, ContextSpec) and context.focus and context.airspace_enabled:
+        # workers load the context later: a bad focus code is refused before any work
+        kw = context.kwargs()
+        bounds = load_boundaries(
+            maritime=kw["boundaries"], land=kw["land"], zones=kw["zones"] or None
+        )
+        check_focus(context.focus, bounds)
+        del bounds
     sources = plan_sources(inputs, options, days)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
