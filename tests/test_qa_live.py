@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -246,6 +247,31 @@ def test_ports_out_of_range_are_refused() -> None:
     assert not isinstance(result.exception, OverflowError)
     text = result.output + (result.stderr if result.stderr_bytes else "")
     assert f"overflight replay: error: --port {bad}" in text
+
+
+def test_watch_start_time_dates_a_replayed_recording(shared_data: Path, tmp_path: Path) -> None:
+    """``--start-time`` reaches the Beast clock: the stored points start at that time."""
+    import duckdb
+
+    port, db = free_port(), tmp_path / "dated.duckdb"
+    replay = spawn("replay", str(shared_data / BEAST), "--port", str(port), "--speed", "0")
+    try:
+        time.sleep(1.5)  # the replay listens
+        args = ["--db", str(db), "--beast", f"127.0.0.1:{port}", "--idle-exit-s", "1.5"]
+        done = overflight("watch", *args, "--start-time", "2018-04-03T10:00:00Z", "--quiet")
+        assert done.returncode == 0, done.stderr
+    finally:
+        replay.kill()
+        replay.wait()
+    con = duckdb.connect(str(db), read_only=True)
+    span = con.sql("SELECT min(timestamp) AS a, max(timestamp) AS b FROM points").to_arrow_table()
+    con.close()
+    first, last = span["a"][0].as_py(), span["b"][0].as_py()
+    start = datetime(2018, 4, 3, 10, tzinfo=UTC)
+    # the first stamped frame is the anchor; positions come within the recording's span
+    assert start <= first <= last < start + timedelta(hours=2)
+    bad = overflight("watch", *args, "--start-time", "yesterday")
+    assert bad.returncode == 1 and "yesterday" in bad.stderr
 
 
 # -- the web side over a watched store ------------------------------------------------------

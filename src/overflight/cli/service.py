@@ -136,6 +136,14 @@ def watch(
     clock: Annotated[
         str, typer.Option(help="Beast timestamps: 12mhz, utc_ns_of_day or arrival.")
     ] = "12mhz",
+    start_time: Annotated[
+        str | None,
+        typer.Option(
+            "--start-time",
+            help="UTC time (ISO 8601) of the first 12 MHz-stamped Beast frame, for a "
+            "replayed recording: its points keep their own dates (default: arrival time).",
+        ),
+    ] = None,
     focus: FocusOpt = None,
     boundaries: BoundariesOpt = None,
     aircraft_db: DbOpt = None,
@@ -168,6 +176,7 @@ def watch(
             webhook=webhook or (),
             reference=reference,
             clock_mode=clock,
+            start_time=start_time,
             idle_exit_s=idle_exit_s,
             quiet=quiet,
             share_db=share_db,
