@@ -367,3 +367,16 @@ def test_locked_store_503_names_an_option_that_exists(
         assert cmd is not None, command
         known = {o for p in cmd.params for o in p.opts}
         assert set(options.split()) <= known, (command, options)
+
+
+@pytest.mark.parametrize("url", ["notaurl", "ftp://example.org/x", "http://"])
+def test_a_webhook_that_is_no_url_is_refused_at_start(tmp_path: Path, url: str) -> None:
+    from overflight.errors import InputError
+    from overflight.live.commands import build_config
+
+    with pytest.raises(InputError, match="--webhook"):
+        build_config(tmp_path / "w.duckdb", beast=["127.0.0.1:30005"], webhook=[url])
+    ok = build_config(
+        tmp_path / "w.duckdb", beast=["127.0.0.1:30005"], webhook=["http://127.0.0.1:9/x"]
+    )
+    assert ok.webhooks == ["http://127.0.0.1:9/x"]

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import signal
 import sys
+import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,10 @@ def build_config(
         raise InputError("no source: give at least one of --beast, --sbs, --avr, --readsb")
     if clock_mode not in CLOCK_MODES:
         raise InputError(f"--clock {clock_mode!r}: expected one of {CLOCK_MODES}")
+    for url in webhook:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InputError(f"--webhook {url!r}: expected an http:// or https:// URL")
     context = None
     if focus or boundaries or aircraft_db or authorisations:
         context = pipeline.Context.load(
