@@ -15,6 +15,16 @@ Tables (created on first use; other programs such as the web app read them)
     ``icao24``, ``flight_id``, ``callsign``, ``time`` TIMESTAMPTZ,
     ``latitude``, ``longitude``, ``message``, ``details`` (JSON text),
     ``batch_id``.
+``flights``
+    one row per live flight, upserted by ``flight_id`` in the batch of its
+    points: :data:`overflight.schema.FLIGHT_FIELDS` (``flight_id``,
+    ``icao24``, ``callsign``, ``start`` / ``stop`` of its stored points,
+    ``n_points`` stored), the identity columns of
+    :data:`~overflight.schema.FLIGHT_EXTRA_FIELDS` (``registry_country``,
+    ``military``, ``registration``, ``typecode``, ``operator``,
+    ``isr_type``, ...; the newest non-null value wins) and ``batch_id`` (the
+    last batch that touched it).  Rows another program stored (null
+    ``batch_id``, e.g. ``overflight store``'s analyses) are never changed.
 ``feed_status``
     one row per feed: ``feed`` (primary key), ``kind``, ``address``,
     ``state`` (connecting / connected / reconnecting / stopped), ``since``
@@ -27,7 +37,7 @@ Tables (created on first use; other programs such as the web app read them)
     ``rule``, ``icao24``, ``start_ns``, ``last_ns``: open alert episodes, so a
     restarted watcher does not alert twice.
 
-A batch is one transaction: its points, alerts, feed states and log row are
+A batch is one transaction: its points, flights, alerts, feed states and log row are
 all stored or none is.  It is *acknowledged* when ``COMMIT`` returns: DuckDB
 has then written it to its write-ahead log, which it replays when the file
 is opened again after a crash.  Timestamps are stored with microsecond
@@ -57,8 +67,13 @@ import pyarrow.compute as pc
 
 from overflight import store
 from overflight.errors import StoreError
+from overflight.live.flights_table import FLIGHT_TABLE_FIELDS, flight_rows, upsert_flights
 from overflight.live.rules import Alert
-from overflight.schema import CLEAN_FIELDS, TRACK_FIELDS, conform
+from overflight.schema import (
+    CLEAN_FIELDS,
+    TRACK_FIELDS,
+    conform,
+)
 
 POINT_FIELDS: tuple[pa.Field, ...] = (
     *TRACK_FIELDS,
@@ -118,21 +133,29 @@ def _connect(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the live tables, and add missing point columns to an older ``points``."""
+def _ensure_columns(con: duckdb.DuckDBPyConnection, table: str, fields: Sequence[pa.Field]) -> None:
+    """Create ``table`` with ``fields``, or add those an older ``table`` lacks."""
     have = {
         r[0]
         for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'points'"
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = ? AND table_schema = 'main'",
+            [table],
         ).fetchall()
     }
     if not have:
-        cols = ", ".join(f'"{f.name}" {_duck_type(f.type)}' for f in POINT_FIELDS)
-        con.execute(f"CREATE TABLE points ({cols})")
-    else:
-        for f in POINT_FIELDS:
-            if f.name not in have:
-                con.execute(f'ALTER TABLE points ADD COLUMN "{f.name}" {_duck_type(f.type)}')
+        cols = ", ".join(f'"{f.name}" {_duck_type(f.type)}' for f in fields)
+        con.execute(f"CREATE TABLE {table} ({cols})")
+        return
+    for f in fields:
+        if f.name not in have:
+            con.execute(f'ALTER TABLE {table} ADD COLUMN "{f.name}" {_duck_type(f.type)}')
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the live tables, and add missing columns to an older ``points`` / ``flights``."""
+    _ensure_columns(con, "points", POINT_FIELDS)
+    _ensure_columns(con, "flights", FLIGHT_TABLE_FIELDS)
     for ddl in _DDL:
         con.execute(ddl)
 
@@ -218,14 +241,20 @@ class Sink:
         alerts: Sequence[Alert] = (),
         feeds: Sequence[FeedState] = (),
         episodes: pa.Table | None = None,
+        flights: pa.Table | None = None,
     ) -> int | None:
         """Store one batch in one transaction; return its ``batch_id`` once committed.
 
-        Returns None (and writes nothing to ``ingest_log``) when the batch has
-        neither points nor alerts; feed states and episodes are still saved.
+        ``flights`` holds the identity rows of the points' flights (the live
+        tracker's flights table); each flight with points or identity in the
+        batch is upserted into ``flights``.  Returns None (and writes nothing
+        to ``ingest_log``) when the batch has neither points nor alerts; feed
+        states, flights and episodes are still saved.
         """
         has_rows = points.num_rows > 0 or len(alerts) > 0
-        if not has_rows and not feeds and (episodes is None or episodes.num_rows == 0):
+        has_flights = points.num_rows > 0 or (flights is not None and flights.num_rows > 0)
+        has_episodes = episodes is not None and episodes.num_rows > 0
+        if not has_rows and not feeds and not has_flights and not has_episodes:
             return None
         batch: int | None = None
         con = self._open()
@@ -233,8 +262,9 @@ class Sink:
             con.execute("BEGIN TRANSACTION")
             if has_rows:
                 batch = self._claim_batch(con)
-            if points.num_rows:
-                self._insert_points(con, points, batch or 0)
+            staged = self._insert_points(con, points, batch or 0) if points.num_rows else points
+            if has_flights:
+                upsert_flights(con, flight_rows(staged, flights, batch or 0))
             if alerts:
                 self._insert_alerts(con, alerts, batch or 0)
             if feeds:
@@ -270,7 +300,8 @@ class Sink:
         return max(self.next_batch, int(rows[0][0]) + 1)
 
     @staticmethod
-    def _insert_points(con: duckdb.DuckDBPyConnection, points: pa.Table, batch: int) -> None:
+    def _insert_points(con: duckdb.DuckDBPyConnection, points: pa.Table, batch: int) -> pa.Table:
+        """Insert ``points``; return them as stored (microsecond times, ``batch_id``)."""
         table = (
             points.append_column("batch_id", pa.array([batch] * points.num_rows, pa.int64()))
             if "batch_id" not in points.column_names
@@ -286,6 +317,7 @@ class Sink:
         cols = ", ".join(f'"{f.name}"' for f in POINT_FIELDS)
         con.execute(f"INSERT INTO points ({cols}) SELECT {cols} FROM _points")
         con.unregister("_points")
+        return staged
 
     @staticmethod
     def _insert_alerts(con: duckdb.DuckDBPyConnection, alerts: Sequence[Alert], batch: int) -> None:

@@ -16,7 +16,9 @@ Tasks on one asyncio loop
   otherwise hold the interpreter lock against the ticks), and evaluates
   pattern rules on the events;
 * the flush task: every ``flush_s`` it writes what is pending as one
-  transaction (:class:`~.sink.Sink`), logging ``batch N committed``.  A
+  transaction (:class:`~.sink.Sink`): the points with the identity rows of
+  their flights (``flights``: registry country, military, type...), the
+  alerts and episodes, logging ``batch N committed``.  A
   batch that fails stays pending and is retried.
 
 The worker threads share the decoding and rule state under one lock, so a
@@ -110,6 +112,7 @@ class _TickResult:
     points: pa.Table
     alerts: list[Alert]
     episodes: pa.Table
+    flights: pa.Table
     frames: int
     messages: int
 
@@ -159,6 +162,7 @@ class Watcher:
         self._pending_points: list[pa.Table] = []
         self._pending_alerts: list[Alert] = []
         self._pending_episodes: list[pa.Table] = []
+        self._pending_flights: list[pa.Table] = []
         self._identity: dict[str, dict[str, Any]] = {}
         self._moved: set[str] = set()
         self._sink_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sink")
@@ -205,6 +209,7 @@ class Watcher:
         analysis, _ = self.tracker.step(messages)
         points = analysis.points
         alerts: list[Alert] = []
+        flights = analysis.flights if points.num_rows else pa.table({})
         if points.num_rows:
             self._moved.update(pc.unique(points["icao24"]).to_pylist())
             with_id = with_identity(points, analysis.flights)
@@ -219,7 +224,8 @@ class Watcher:
             self.engine.prune(newest - int((self.config.window_s + gap) * 1e9))
             keep = set(pc.unique(self.tracker.carry["icao24"]).to_pylist())
             self._identity = {k: v for k, v in self._identity.items() if k in keep}
-        return _TickResult(points, alerts, self.engine.episode_rows(), n_frames, messages.num_rows)
+        episodes = self.engine.episode_rows()
+        return _TickResult(points, alerts, episodes, flights, n_frames, messages.num_rows)
 
     def _remember_identity(self, flights: pa.Table) -> None:
         cols = [c for c in ("icao24", *IDENTITY) if c in flights.column_names]
@@ -276,6 +282,8 @@ class Watcher:
             self._pending_points.append(res.points)
         if res.episodes.num_rows:
             self._pending_episodes.append(res.episodes)
+        if res.flights.num_rows:
+            self._pending_flights.append(res.flights)
         self._emit(res.alerts)
 
     async def _tick_loop(self) -> None:
@@ -314,6 +322,7 @@ class Watcher:
         points, self._pending_points = self._pending_points, []
         alerts, self._pending_alerts = self._pending_alerts, []
         episodes, self._pending_episodes = self._pending_episodes, []
+        flights, self._pending_flights = self._pending_flights, []
         feeds = [f.status.snapshot() for f in self.feeds if f.status.changed]
         for f in self.feeds:
             f.status.changed = False
@@ -324,16 +333,19 @@ class Watcher:
                 [("start_ns", "max"), ("last_ns", "max")]
             )
             eps = eps.rename_columns(["rule", "icao24", "start_ns", "last_ns"])
+        # identity rows in tick order: the sink keeps each flight's last one
+        ident = pa.concat_tables(flights, promote_options="permissive") if flights else None
         loop = asyncio.get_running_loop()
         try:
             batch = await loop.run_in_executor(
-                self._sink_pool, self.sink.write, table, alerts, feeds, eps
+                self._sink_pool, self.sink.write, table, alerts, feeds, eps, ident
             )
         except StoreError as exc:
             log.error("%s", exc)
             self._pending_points[:0] = points
             self._pending_alerts[:0] = alerts
             self._pending_episodes[:0] = episodes
+            self._pending_flights[:0] = flights
             for f in self.feeds:  # their states were not stored either
                 f.status.changed = True
             return
@@ -343,7 +355,12 @@ class Watcher:
             log.info("batch %d committed: %d points, %d alerts", batch, table.num_rows, len(alerts))
 
     def _pending(self) -> bool:
-        return bool(self._pending_points or self._pending_alerts or self._pending_episodes)
+        return bool(
+            self._pending_points
+            or self._pending_alerts
+            or self._pending_episodes
+            or self._pending_flights
+        )
 
     async def _final_flush(self) -> None:
         """The last batch, retried for ``final_flush_s`` (another writer may hold the file).
