@@ -8,7 +8,6 @@ flight is checked against the ICAO address allocation looked up directly.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import subprocess
@@ -26,10 +25,8 @@ import pytest
 
 from overflight import store
 from overflight.identify.allocation import registry_country
-from overflight.live.feeds import FeedSpec
-from overflight.live.replay import ReplayServer, load_recording
 from overflight.live.sink import Sink
-from overflight.live.watcher import WatchConfig, Watcher
+from support.live_watch import watch_recording
 
 BEAST = "raw_modes/beastblackbox_ulss7_20180403.beast"
 START_NS = 1_522_782_000 * 10**9  # 2018-04-03T19:00:00Z, the recording's day
@@ -38,32 +35,9 @@ RUN_CLI = "import sys; from overflight.cli import app; sys.argv[0] = 'overflight
 
 def watch(shared_data: Path, db: Path, speed: float, hold: bool, during: Any = None) -> list[Any]:
     """Replay the recording into a watcher on ``db``; call ``during()`` while it runs."""
-    seen: list[Any] = []
-
-    async def run() -> None:
-        server = ReplayServer(load_recording(shared_data / BEAST), speed=speed)
-        port = await server.start()
-        config = WatchConfig(
-            db=db,
-            feeds=[FeedSpec("beast", f"127.0.0.1:{port}")],
-            idle_exit_s=1.0,
-            tick_s=0.25,
-            flush_s=0.5,
-            echo=False,
-            hold_connection=hold,
-            start_time_ns=START_NS,
-        )
-        task = asyncio.create_task(Watcher(config).run())
-        done = asyncio.create_task(server.wait_done())
-        while not done.done():
-            if during is not None:
-                seen.append(await asyncio.to_thread(during))
-            await asyncio.sleep(0.3)
-        await server.close()  # no second copy on reconnect
-        await asyncio.wait_for(task, 30)
-
-    asyncio.run(run())
-    return seen
+    return watch_recording(
+        shared_data / BEAST, db, speed=speed, hold=hold, start_time_ns=START_NS, during=during
+    )
 
 
 def rows(db: Path, sql: str) -> list[dict[str, Any]]:

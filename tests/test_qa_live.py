@@ -29,6 +29,7 @@ from overflight.live import sink as sink_mod
 from overflight.live.feeds import FeedSpec
 from overflight.live.replay import ReplayServer, load_recording
 from overflight.live.watcher import WatchConfig, Watcher
+from support.live_watch import watch_recording
 
 BEAST = "raw_modes/beastblackbox_ulss7_20180403.beast"
 SBS = "raw_modes/sbs_recording_AFR_20161209_paris.sbs"
@@ -281,24 +282,7 @@ def test_watch_start_time_dates_a_replayed_recording(shared_data: Path, tmp_path
 def watched(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store written by a real watcher from the Beast recording replayed on loopback."""
     db = tmp_path_factory.mktemp("qa-live") / "live.duckdb"
-
-    async def run() -> None:
-        server = ReplayServer(load_recording(shared_data / BEAST), speed=0)
-        port = await server.start()
-        config = WatchConfig(
-            db=db,
-            feeds=[FeedSpec("beast", f"127.0.0.1:{port}")],
-            idle_exit_s=1.0,
-            tick_s=0.25,
-            flush_s=0.5,
-            echo=False,
-        )
-        run = asyncio.create_task(Watcher(config).run())
-        await asyncio.wait_for(server.wait_done(), 30)
-        await server.close()  # no second copy on reconnect
-        await asyncio.wait_for(run, 30)
-
-    asyncio.run(run())
+    watch_recording(shared_data / BEAST, db)
     return db
 
 
