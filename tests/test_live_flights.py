@@ -8,7 +8,6 @@ flight is checked against the ICAO address allocation looked up directly.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from overflight import store
 from overflight.identify.allocation import registry_country
 from overflight.live.sink import Sink
 from support.live_watch import watch_recording
+from support.web_store import get as web_get
 
 BEAST = "raw_modes/beastblackbox_ulss7_20180403.beast"
 START_NS = 1_522_782_000 * 10**9  # 2018-04-03T19:00:00Z, the recording's day
@@ -115,13 +115,10 @@ def test_older_store_gains_flights_and_keeps_its_rows(held: Path, tmp_path: Path
     assert stored == [{"flight_id": fid, "military": True, "n_points": 0}]
 
 
-def get(url: str, token: str) -> tuple[int, dict[str, Any]]:
-    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+def get(url: str, token: str) -> tuple[int, Any]:
+    """A request to a server that may not listen yet: ``(0, {})`` until it does."""
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+        return web_get(url, token)
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return 0, {}
 

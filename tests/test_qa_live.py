@@ -9,14 +9,11 @@ port in use or out of range, the 503 hint, the track point cap.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +27,7 @@ from overflight.live.feeds import FeedSpec
 from overflight.live.replay import ReplayServer, load_recording
 from overflight.live.watcher import WatchConfig, Watcher
 from support.live_watch import watch_recording
+from support.web_store import get
 
 BEAST = "raw_modes/beastblackbox_ulss7_20180403.beast"
 SBS = "raw_modes/sbs_recording_AFR_20161209_paris.sbs"
@@ -296,15 +294,6 @@ def served(watched: Path, tmp_path: Path) -> Iterator[tuple[str, str]]:
     srv = ServerThread(app, log_level="warning").start()
     yield srv.url, token
     srv.stop()
-
-
-def get(url: str, token: str) -> tuple[int, dict[str, Any]]:
-    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
 
 
 def test_track_max_points_is_a_cap(watched: Path, served: tuple[str, str]) -> None:
