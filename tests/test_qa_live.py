@@ -353,3 +353,19 @@ def test_a_webhook_that_is_no_url_is_refused_at_start(tmp_path: Path, url: str) 
         tmp_path / "w.duckdb", beast=["127.0.0.1:30005"], webhook=["http://127.0.0.1:9/x"]
     )
     assert ok.webhooks == ["http://127.0.0.1:9/x"]
+
+
+def test_idle_exit_stops_a_watch_whose_feed_never_delivers(tmp_path: Path) -> None:
+    """``--idle-exit-s`` counts from the start when nothing ever arrives (it waited forever)."""
+    port = free_port()  # nothing listens there: the feed keeps reconnecting
+    config = WatchConfig(
+        db=tmp_path / "idle.duckdb",
+        feeds=[FeedSpec("beast", f"127.0.0.1:{port}")],
+        idle_exit_s=1.0,
+        tick_s=0.25,
+        flush_s=0.5,
+        echo=False,
+    )
+    t0 = time.monotonic()
+    stats = asyncio.run(asyncio.wait_for(Watcher(config).run(), 20))
+    assert stats.points == 0 and time.monotonic() - t0 < 15

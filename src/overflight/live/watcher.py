@@ -392,10 +392,11 @@ class Watcher:
         limit = self.config.idle_exit_s
         if limit is None:
             return
+        started = time.monotonic()  # a feed that never delivers counts from the start
         while not self._stop.is_set():
             await _sleep_or_stop(self._stop, min(limit, 1.0) / 2)
-            last = max((f.last_data for f in self.feeds), default=0.0)
-            if last and time.monotonic() - last > limit and not self._inbox:
+            last = max((f.last_data for f in self.feeds), default=0.0) or started
+            if time.monotonic() - last > limit and not self._inbox:
                 log.info("no data for %.1fs: stopping", limit)
                 self._stop.set()
 
