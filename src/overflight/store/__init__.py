@@ -41,7 +41,7 @@ from overflight.store.dataset import GEOMETRY, dataset_files
 TABLES = ("points", "flights", "events")
 
 #: What :func:`append` stores per table: an Arrow table, or Parquet files
-#: (one schema; DuckDB streams them, so their size is not bounded by memory).
+#: (one schema; DuckDB streams them, so they need not fit in memory).
 Source: TypeAlias = pa.Table | Sequence[Path]
 
 
