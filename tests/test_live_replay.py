@@ -65,3 +65,20 @@ def test_paced_and_every_byte_in_order(shared_data: Path) -> None:
     assert data == path.read_bytes()
     expected = rec.t_s[-1] / speed
     assert 0.9 * expected <= elapsed <= expected + 1.5
+
+
+def test_compressed_recordings_replay_like_the_original(shared_data: Path, tmp_path: Path) -> None:
+    """A recording is decompressed as the file readers do it (gzip, xz, bzip2)."""
+    import bz2
+    import gzip
+    import lzma
+
+    path = shared_data / BEAST
+    plain = load_recording(path)
+    for suffix, compress in (("gz", gzip.compress), ("xz", lzma.compress), ("bz2", bz2.compress)):
+        copy = tmp_path / f"capture.beast.{suffix}"
+        copy.write_bytes(compress(path.read_bytes()))
+        got = load_recording(copy)
+        assert got.fmt == plain.fmt == "beast"
+        assert got.data == plain.data
+        assert np.array_equal(got.cuts, plain.cuts) and np.array_equal(got.t_s, plain.t_s)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gzip
 import logging
 import time
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ import pyarrow.compute as pc
 from overflight import ingest
 from overflight.errors import FormatError
 from overflight.ingest._columns import iso_to_ns
+from overflight.ingest._compress import read_all
 from overflight.ingest.beast import frame_bytes
 from overflight.ingest.modes import clock, hexio
 
@@ -93,9 +93,7 @@ def load_recording(
 ) -> Recording:
     """Cut ``path`` into timed records (see the module docstring)."""
     p = Path(path)
-    data = p.read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+    data = read_all(p)  # decompressed like every reader does (gzip, xz, bzip2)
     fmt = fmt or ingest.detect_format(p)
     if fmt not in REPLAY_FORMATS:
         raise FormatError(f"cannot replay {fmt!r} data; expected one of {REPLAY_FORMATS}", p)
