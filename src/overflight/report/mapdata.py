@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -93,16 +94,14 @@ def _circular_mean_deg(values: Any) -> float:
 
 
 def _tracks(
-    pts: pa.Table, flights: pa.Table, focus: str | None, per_flight: int, total: int
+    pos: _Positions, flights: pa.Table, focus: str | None, per_flight: int, total: int
 ) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str], dict[str, float]]:
     """Drawn tracks, colours and labels, and the centre longitude of each flight as drawn."""
-    fid = column(pts, "flight_id")
-    lat, lon = column(pts, "latitude"), column(pts, "longitude")
-    assert fid is not None and lat is not None and lon is not None
+    pts, fid, lat, lon = pos.pts, pos.fid, pos.lat, pos.lon
     keys, colors, labels = color_keys(
         column(pts, "zone"), column(pts, "country"), column(pts, "altitude"), focus
     )
-    starts, stops = group_bounds(fid)
+    starts, stops = pos.starts, pos.stops
     mask = np.zeros(len(fid), dtype=bool)
     if len(starts):
         cap = per_flight
@@ -173,30 +172,37 @@ def _event_info(row: dict[str, Any], details: dict[str, Any]) -> list[list[str]]
 
 
 class _Positions:
-    """Times and positions of ``pts`` with each flight's rows, read once for all hulls.
+    """The flight ids, positions and (on first need) times of ``pts``, read once.
 
-    Reading the columns per pattern made a report quadratic: 183 patterns over
-    a million positions took 15 s.
+    ``pts`` are sorted by flight, so each flight is one run of rows
+    (:attr:`starts`, :attr:`stops`).  The tracks and every pattern outline
+    read their rows here: reading the columns per pattern made a report
+    quadratic (183 patterns over a million positions took 15 s).
     """
 
     def __init__(self, pts: pa.Table) -> None:
-        fid, t = column(pts, "flight_id"), column(pts, "timestamp")
-        lat, lon = column(pts, "latitude"), column(pts, "longitude")
-        assert fid is not None and t is not None and lat is not None and lon is not None
-        self.ts, self.lat, self.lon = epoch_s(t), lat, lon
-        n = fid.size
-        starts = np.flatnonzero(np.r_[True, fid[1:] != fid[:-1]]) if n else np.zeros(0, np.int64)
-        stops = np.r_[starts[1:], n].astype(np.int64)
-        self._runs: dict[Any, list[tuple[int, int]]] = {}
-        for f, lo, hi in zip(fid[starts].tolist(), starts.tolist(), stops.tolist(), strict=True):
-            self._runs.setdefault(f, []).append((lo, hi))
+        fid, lat, lon = column(pts, "flight_id"), column(pts, "latitude"), column(pts, "longitude")
+        assert fid is not None and lat is not None and lon is not None
+        self.pts, self.fid, self.lat, self.lon = pts, fid, lat, lon
+        self.starts, self.stops = group_bounds(fid)
+        self._run = {
+            f: (lo, hi)
+            for f, lo, hi in zip(
+                fid[self.starts].tolist(), self.starts.tolist(), self.stops.tolist(), strict=True
+            )
+        }
+
+    @cached_property
+    def ts(self) -> npt.NDArray[np.float64]:
+        """Times, seconds since the epoch."""
+        t = column(self.pts, "timestamp")
+        assert t is not None
+        return epoch_s(t)
 
     def rows(self, flight_id: str) -> npt.NDArray[np.int64]:
         """Row numbers of ``flight_id``, in table order."""
-        runs = self._runs.get(flight_id, [])
-        if not runs:
-            return np.zeros(0, np.int64)
-        return np.concatenate([np.arange(lo, hi, dtype=np.int64) for lo, hi in runs])
+        lo, hi = self._run.get(flight_id, (0, 0))
+        return np.arange(lo, hi, dtype=np.int64)
 
 
 def _hull(
@@ -220,11 +226,10 @@ def _hull(
 
 
 def _events(
-    pts: pa.Table, events: pa.Table | None, centres: dict[str, float]
+    pos: _Positions, events: pa.Table | None, centres: dict[str, float]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Entries and patterns, placed next to their flight's track as drawn."""
     entries, patterns = [], []
-    pos: _Positions | None = None
     for row in records(events):
         details = parse_details(row.get("details"))
         lat, lon = row.get("latitude"), row.get("longitude")
@@ -251,7 +256,6 @@ def _events(
         item["radius_m"] = float(radius_nm) * NM_M if isinstance(radius_nm, (int, float)) else None
         item["polygon"] = None
         if item["radius_m"] is None or item["at"] is None:
-            pos = _Positions(pts) if pos is None else pos
             item["polygon"] = _hull(
                 pos, str(row.get("flight_id")), row.get("start"), row.get("stop"), centre
             )
@@ -303,10 +307,11 @@ def map_data(
     max_points_total: int = 250_000,
 ) -> dict[str, Any]:
     """Everything the map draws; ``pts`` are the valid positions, sorted by flight and time."""
+    pos = _Positions(pts)
     tracks, colors, labels, centres = _tracks(
-        pts, flights, focus, max_points_per_flight, max_points_total
+        pos, flights, focus, max_points_per_flight, max_points_total
     )
-    entries, patterns = _events(pts, events, centres)
+    entries, patterns = _events(pos, events, centres)
     boxes = [t["b"] for t in tracks]
     if boxes:
         arr = np.array(boxes)
