@@ -68,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--start-day", default="2024-01-01")
     ap.add_argument("--region-deg", type=int, default=None)
+    ap.add_argument(
+        "--buckets", type=int, default=None, help="aircraft buckets (the layout's bucket level)"
+    )
     ap.add_argument("--base-cache", type=Path, default=None, help="parquet cache of the base")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -78,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         days=args.days,
         start_day=args.start_day,
         region_deg=args.region_deg,
+        buckets=args.buckets,
     )
     out = generate(args.out, params, base, info)  # type: ignore[arg-type]
     used = out["base"].get("used", {})

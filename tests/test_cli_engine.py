@@ -6,6 +6,7 @@ the same real samples: the rows must be the same, whatever the engine.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -131,3 +132,34 @@ def test_auto_engine_by_input_size(
     assert scale.resolve_engine("auto", [tmp_path], options) == "local"
     code, text = _run("analyze", *inputs, "--out", tmp_path / "x", "--engine", "spark")
     assert code != 0 and "--engine" in text
+
+
+def test_store_export_with_buckets_skips_the_map(inputs: list[Path], tmp_path: Path) -> None:
+    """An export split by aircraft is analysed without re-sorting, to the same rows."""
+    first = tmp_path / "first"
+    assert _run("analyze", *inputs, "--out", first, "--no-airspace", "--no-report")[0] == 0
+    db = tmp_path / "s.duckdb"
+    assert _run("store", "append", db, first)[0] == 0
+    plain, split = tmp_path / "plain", tmp_path / "split"
+    assert _run("store", "export", db, plain)[0] == 0
+    code, text = _run("store", "export", db, split, "--buckets", "4")
+    assert code == 0, text
+    assert {p.name for p in split.glob("day=*/bucket=*")} <= {f"bucket={i}" for i in range(4)}
+    assert json.loads((split / "_overflight_dataset.json").read_text())["buckets"] == 4
+    runs = {}
+    for ds in (plain, split):
+        out = tmp_path / f"out-{ds.name}"
+        code, text = _run(
+            "analyze", ds, "--out", out, "--no-airspace", "--no-report", "--partitions", "2"
+        )
+        assert code == 0, text
+        runs[ds.name] = json.loads((out / "run.json").read_text())
+        for name in ("flights", "events"):
+            table = pq.read_table(out / f"{name}.parquet")
+            runs[ds.name][name] = engine.canonical_sort(table, name)
+    assert runs["plain"]["partitioning"] == "map" and runs["split"]["partitioning"] == "buckets"
+    for name in ("flights", "events"):
+        assert runs["plain"][name].equals(runs["split"][name]), name
+    # a bucket count the layout cannot hold is refused before anything is written
+    code, text = _run("store", "export", db, tmp_path / "bad", "--buckets", "0")
+    assert code == 1 and "buckets must be" in text and not (tmp_path / "bad").exists()

@@ -8,6 +8,7 @@ pandas (UTC dates).
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ from overflight.store.dataset import (
     write_dataset,
 )
 from overflight.store.export import export
-from overflight.store.layout import LAYOUT_FILE, split_by_key
+from overflight.store.layout import LAYOUT_FILE, key_path, partition_keys, split_by_key
 
 
 @pytest.fixture(scope="module")
@@ -196,3 +197,49 @@ def test_encodings_keep_what_readers_read(messages: pa.Table, tmp_path: Path) ->
             .cast(pa.int64())
             .equals(theirs.column("timestamp").cast(TIMESTAMP).cast(pa.int64()))
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.integers(-(10**18), 4 * 10**18)),
+            st.one_of(st.none(), st.floats(-90, 90)),
+            st.floats(-180, 180),
+            st.text("0123456789abcdef", min_size=6, max_size=6),
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+    st.sampled_from([None, 1, 10, 90]),
+    st.one_of(st.none(), st.integers(1, 65_535)),
+)
+def test_partition_folders_match_their_rows(
+    rows: list[tuple[int | None, float | None, float, str]],
+    region: int | None,
+    buckets: int | None,
+) -> None:
+    """Each row's folders (day, region, bucket), from independent computations of each level."""
+    t = pa.table(
+        {
+            "timestamp": pa.array([r[0] for r in rows], TIMESTAMP),
+            "latitude": pa.array([r[1] for r in rows], pa.float64()),
+            "longitude": [r[2] for r in rows],
+            "icao24": [r[3] for r in rows],
+        }
+    )
+    got = [key_path(int(k), region, buckets) for k in partition_keys(t, region, buckets)]
+    for (ns, lat, lon, icao), path in zip(rows, got, strict=True):
+        levels = dict(p.split("=", 1) for p in path.split("/"))
+        day = "__HIVE_DEFAULT_PARTITION__" if ns is None else str(pd.Timestamp(ns, tz="UTC").date())
+        assert levels["day"] == day
+        if region is not None and lat is None:
+            assert levels["region"] == "none"
+        elif region is not None:
+            south = int(min(lat, 89.999999) // region) * region
+            west = int((((lon + 180.0) % 360.0) - 180.0) // region) * region
+            ns_, ew = ("N" if south >= 0 else "S"), ("E" if west >= 0 else "W")
+            assert levels["region"] == f"{ns_}{abs(south):02d}{ew}{abs(west):03d}"
+        if buckets is not None:
+            assert int(levels["bucket"]) == zlib.crc32(icao.encode()) % buckets
+        assert ("bucket" in levels) == (buckets is not None)

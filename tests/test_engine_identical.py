@@ -130,3 +130,57 @@ def test_partitioning_does_not_change_flights_of_a_busy_sky(
     ref = pipeline.process(messages, pipeline.Context.load(**SPEC.kwargs()))
     res = engine.run([path], tmp_path, context=SPEC, partitions=2)
     _check(res, ref)
+
+
+@pytest.fixture(scope="module")
+def bucketed(traffic_samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The multi-day dataset again, written with 6 aircraft buckets."""
+    base, _ = load_base([traffic_samples / s for s in SAMPLES])
+    root = tmp_path_factory.mktemp("bucketed") / "dataset"
+    params = GeneratorParams(points=3 * base.num_rows + 1234, seed=7, days=3, buckets=6)
+    generate(root, params, base)
+    return root
+
+
+def test_bucketed_dataset_holds_the_same_rows(multiday: Path, bucketed: Path) -> None:
+    cols = ["icao24", "timestamp", "latitude"]
+    a = read_dataset(multiday, columns=cols).sort_by([(c, "ascending") for c in cols])
+    b = read_dataset(bucketed, columns=cols).sort_by([(c, "ascending") for c in cols])
+    assert a.equals(b)
+    buckets = {f.parent.name for f in dataset_files(bucketed)}
+    assert buckets == {f"bucket={i}" for i in range(6)}
+
+
+@pytest.mark.parametrize(("partitions", "how"), [(3, "buckets"), (6, "buckets"), (4, "map")])
+def test_buckets_read_directly_give_the_same_rows(
+    bucketed: Path, reference: pipeline.Analysis, tmp_path: Path, partitions: int, how: str
+) -> None:
+    """3 and 6 divide the 6 buckets: no map step, each partition reads its files; 4 maps."""
+    events: list[Progress] = []
+    res = engine.run(
+        [bucketed],
+        tmp_path,
+        context=SPEC,
+        partitions=partitions,
+        workers=2,
+        on_progress=events.append,
+    )
+    _check(res, reference)
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["partitioning"] == how
+    assert ("partition" in {e.phase for e in events}) == (how == "map")
+    assert res.messages == reference_rows(bucketed)
+
+
+def test_dask_reads_buckets_directly(
+    bucketed: Path, reference: pipeline.Analysis, tmp_path: Path
+) -> None:
+    pytest.importorskip("distributed")
+    res = engine.run([bucketed], tmp_path, context=SPEC, engine="dask", workers=2)
+    _check(res, reference)
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["partitioning"] == "buckets" and res.partitions == 2
+
+
+def reference_rows(root: Path) -> int:
+    return read_dataset(root, columns=["icao24"]).num_rows

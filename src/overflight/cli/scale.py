@@ -187,10 +187,19 @@ def store_export(
     region_deg: Annotated[
         int | None, typer.Option("--region-deg", help="Also partition by lat/lon tiles of N°.")
     ] = None,
+    buckets: Annotated[
+        int | None,
+        typer.Option(
+            help="Also split by aircraft into N buckets: later analyses with N partitions "
+            "(or a divisor of N) skip re-sorting the rows by aircraft."
+        ),
+    ] = None,
 ) -> None:
     """Write a table of the store as GeoParquet partitioned by day (read by every command)."""
     with errors_as_exit("store export"):
-        result = export_store(db, out, table=table, analysis_id=analysis_id, region_deg=region_deg)
+        result = export_store(
+            db, out, table=table, analysis_id=analysis_id, region_deg=region_deg, buckets=buckets
+        )
     out_console.print(
         f"exported {result.rows:,} rows of {table} into {len(result.files)} files under {out}",
         highlight=False,

@@ -36,7 +36,15 @@ from pathlib import Path
 
 from overflight.airspace import load_boundaries
 from overflight.engine.local import local_pool, map_local, reduce_local
-from overflight.engine.partition import default_partitions, plan_sources, work_order
+from overflight.engine.partition import (
+    Source,
+    bucket_partitions,
+    bucket_plan,
+    default_partitions,
+    plan_sources,
+    planned_maps,
+    work_order,
+)
 from overflight.engine.progress import Progress, ProgressCallback, rich_progress, text_progress
 from overflight.engine.results import EngineResult, canonical_sort, gather
 from overflight.engine.tasks import Collector, ContextSpec
@@ -93,6 +101,14 @@ def _install(staging: Path, out: Path) -> list[Path]:
         f.replace(target)
         final.append(target)
     return final
+
+
+def _partitions(sources: Sequence[Source], rows_per_partition: int, workers: int) -> int:
+    """Default partition count: about ``rows_per_partition`` rows each, at least ``workers``;
+    when the inputs are a dataset with aircraft buckets, the nearest count that reads them
+    directly (:func:`~overflight.engine.partition.bucket_partitions`)."""
+    n = default_partitions(sources, rows_per_partition, workers)
+    return bucket_partitions(sources, n) or n
 
 
 def run(
@@ -183,9 +199,13 @@ def run(
         spill.mkdir()
     try:
         if engine == "local":
-            n = partitions or default_partitions(sources, rows_per_partition, workers)
+            n = partitions or _partitions(sources, rows_per_partition, workers)
+            plan = bucket_plan(sources, n)
             with local_pool(workers, context) as pool:
-                maps = map_local(sources, spill, n, options, batch_rows, on_progress, pool)
+                if plan is None:
+                    maps = map_local(sources, spill, n, options, batch_rows, on_progress, pool)
+                else:
+                    maps = [planned_maps(plan, n)]
                 t_map = time.perf_counter()  # planning included
                 results = reduce_local(
                     work_order(maps, n),
@@ -196,13 +216,15 @@ def run(
                     collect=collect,
                     pool=pool,
                     on_progress=on_progress,
+                    plan=plan,
                 )
         else:
             from overflight.engine.dask_engine import client_for, run_dask
 
             with client_for(scheduler, workers) as client:
                 n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-                n = partitions or default_partitions(sources, rows_per_partition, n_workers)
+                n = partitions or _partitions(sources, rows_per_partition, n_workers)
+                plan = bucket_plan(sources, n)
                 maps, results, map_s = run_dask(
                     sources,
                     spill,
@@ -215,6 +237,7 @@ def run(
                     region_deg=region_deg,
                     collect=collect,
                     on_progress=on_progress,
+                    plan=plan,
                 )
                 t_map = t0 + map_s
         shutil.rmtree(spill, ignore_errors=True)
@@ -224,6 +247,8 @@ def run(
             "inputs": [str(p) for p in inputs],
             "input_stats": input_stats,
             "seconds": {"map": round(t_map - t0, 3), "total": round(t1 - t0, 3)},
+            # how rows reached their partition: re-sorted by aircraft, or the dataset's buckets
+            "partitioning": "map" if plan is None else "buckets",
         }
         tables, summary = gather(
             staging, results, engine=engine, partitions=n, region_deg=region_deg, stats=stats

@@ -22,7 +22,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from overflight.engine.partition import MapResult, Source, groups, map_sources, work_order
+from overflight.engine.partition import (
+    MapResult,
+    Source,
+    groups,
+    map_sources,
+    planned_maps,
+    work_order,
+)
 from overflight.engine.progress import Progress, ProgressCallback
 from overflight.engine.tasks import Collector, ContextSpec, PartitionResult, process_partition
 from overflight.errors import OverflightError
@@ -87,25 +94,31 @@ def run_dask(
     region_deg: int | None = None,
     collect: Collector | None = None,
     on_progress: ProgressCallback | None = None,
+    plan: dict[int, list[Source]] | None = None,
 ) -> tuple[list[MapResult], list[PartitionResult], float]:
     """Map then process on the cluster of ``client``.
 
-    Returns every task's result and the seconds the map phase took.
+    With ``plan`` (:func:`~overflight.engine.partition.bucket_plan`) there
+    is no map: each partition reads its input files.  Returns every task's
+    result and the seconds the map phase took.
     """
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-    batches = groups(sources, 2 * n_workers)
     t0 = time.perf_counter()
-    maps = [
-        client.submit(map_sources, g, spill_dir, partitions, i, options, batch_rows, pure=False)
-        for i, g in enumerate(batches)
-    ]
     map_results: list[MapResult] = []
-    for res in _as_completed(client, maps):
-        map_results.append(res)
-        if on_progress is not None:
-            rows = sum(r.total for r in map_results)
-            elapsed = time.perf_counter() - t0
-            on_progress(Progress("partition", len(map_results), len(maps), rows, elapsed))
+    if plan is not None:
+        map_results.append(planned_maps(plan, partitions))
+    else:
+        batches = groups(sources, 2 * n_workers)
+        maps = [
+            client.submit(map_sources, g, spill_dir, partitions, i, options, batch_rows, pure=False)
+            for i, g in enumerate(batches)
+        ]
+        for res in _as_completed(client, maps):
+            map_results.append(res)
+            if on_progress is not None:
+                rows = sum(r.total for r in map_results)
+                elapsed = time.perf_counter() - t0
+                on_progress(Progress("partition", len(map_results), len(maps), rows, elapsed))
     pids = work_order(map_results, partitions)
     # a loaded context travels once per worker; a spec is loaded by each worker
     ctx: Any = context
@@ -114,7 +127,15 @@ def run_dask(
     t1 = time.perf_counter()
     futures = [
         client.submit(
-            process_partition, p, spill_dir, staging, ctx, region_deg, collect, pure=False
+            process_partition,
+            p,
+            spill_dir,
+            staging,
+            ctx,
+            region_deg,
+            collect,
+            (plan or {}).get(p),
+            pure=False,
         )
         for p in pids
     ]

@@ -110,6 +110,7 @@ class GeneratorParams:
     shift_s: int = 1800
     translate_deg: float = 0.5
     region_deg: int | None = None
+    buckets: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -173,14 +174,16 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(params.seed)
     written, k = 0, 0
-    with PartitionedWriter(out, region_deg=params.region_deg) as writer:
+    with PartitionedWriter(out, region_deg=params.region_deg, buckets=params.buckets) as writer:
         while written < params.points:
             copy = make_copy(base, k, params, rng)
             take = min(copy.num_rows, params.points - written)
             writer.write(copy.slice(0, take))
             written += take
             k += 1
-    write_layout_file(out, writer.rows, len(writer.files), writer.columns, params.region_deg)
+    write_layout_file(
+        out, writer.rows, len(writer.files), writer.columns, params.region_deg, params.buckets
+    )
     info = {
         "generator": "overflight.engine.generate",
         "params": asdict(params),

@@ -114,8 +114,10 @@ def _pool_task(
     staging: Path,
     region_deg: int | None,
     collect: Collector | None,
+    sources: Sequence[Source] | None,
 ) -> PartitionResult:
-    return process_partition(partition, spill_dir, staging, _WORKER_CONTEXT[0], region_deg, collect)
+    ctx = _WORKER_CONTEXT[0]
+    return process_partition(partition, spill_dir, staging, ctx, region_deg, collect, sources)
 
 
 def reduce_local(
@@ -128,8 +130,14 @@ def reduce_local(
     collect: Collector | None = None,
     pool: Pool | None = None,
     on_progress: ProgressCallback | None = None,
+    plan: dict[int, list[Source]] | None = None,
 ) -> list[PartitionResult]:
-    """Process every partition: in this process, or on ``pool`` (from :func:`local_pool`)."""
+    """Process every partition: in this process, or on ``pool`` (from :func:`local_pool`).
+
+    With ``plan`` (:func:`~overflight.engine.partition.bucket_plan`) a
+    partition reads its input files directly instead of its spill files.
+    """
+    plan = plan or {}
     t0 = time.perf_counter()
     results: list[PartitionResult] = []
 
@@ -142,11 +150,15 @@ def reduce_local(
     if pool is None or len(pids) <= 1:
         ctx = resolve_context(context)
         for pid in pids:
-            results.append(process_partition(pid, spill_dir, staging, ctx, region_deg, collect))
+            src = plan.get(pid)
+            results.append(
+                process_partition(pid, spill_dir, staging, ctx, region_deg, collect, src)
+            )
             tick()
         return results
     futures = {
-        pool.executor.submit(_pool_task, p, spill_dir, staging, region_deg, collect) for p in pids
+        pool.executor.submit(_pool_task, p, spill_dir, staging, region_deg, collect, plan.get(p))
+        for p in pids
     }
     for res in _completed(futures):
         results.append(res)

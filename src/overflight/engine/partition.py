@@ -29,7 +29,6 @@ costs several times more CPU to write and to read back).
 from __future__ import annotations
 
 import itertools
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +37,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
@@ -46,7 +44,9 @@ from overflight import ingest
 from overflight.errors import FormatError, InputError
 from overflight.pipeline import AnalyzeOptions
 from overflight.schema import MESSAGE_SCHEMA, conform
-from overflight.store.dataset import dataset_files, is_dataset, iter_batches
+from overflight.store.dataset import dataset_buckets, dataset_files, is_dataset, iter_batches
+from overflight.store.layout import bucket_ids as partition_ids
+from overflight.store.layout import path_bucket
 
 #: The message table as :func:`overflight.schema.conform` returns it (nullable fields).
 SPILL_SCHEMA = conform(MESSAGE_SCHEMA.empty_table()).schema
@@ -62,52 +62,19 @@ STREAM_COLUMNS = frozenset({"timestamp", "icao24", "latitude", "longitude"})
 DICTIONARY_COLUMNS = ("icao24", "callsign", "squawk", "source")
 
 
-def _crc_ids(values: pa.Array, partitions: int) -> npt.NDArray[np.int64]:
-    """``crc32(value) mod partitions`` per value of a string array (null, empty: 0)."""
-    return np.array(
-        [zlib.crc32(v.encode()) % partitions if v else 0 for v in values.to_pylist()],
-        dtype=np.int64,
-    )
-
-
-def _array_ids(arr: pa.Array, partitions: int) -> npt.NDArray[np.int64]:
-    if not pa.types.is_dictionary(arr.type):
-        # one CRC per distinct address, not per row
-        arr = pc.dictionary_encode(pc.fill_null(arr.cast(pa.string()), ""))
-    per_value = _crc_ids(arr.dictionary.cast(pa.string()), partitions)
-    if len(per_value) == 0:
-        return np.zeros(len(arr), dtype=np.int64)
-    idx = pc.fill_null(arr.indices, 0).to_numpy(zero_copy_only=False)
-    out: npt.NDArray[np.int64] = np.where(arr.indices.is_valid(), per_value[idx], 0)
-    return out.astype(np.int64)
-
-
-def partition_ids(icao24: pa.Array | pa.ChunkedArray, partitions: int) -> npt.NDArray[np.int64]:
-    """Partition of each row: CRC-32 of the address modulo ``partitions`` (null: 0).
-
-    ``icao24`` may be dictionary-encoded (as read from Parquet with
-    ``read_dictionary``): then one CRC per dictionary value, no hashing.
-
-    Examples
-    --------
-    >>> import zlib
-    >>> partition_ids(pa.array(["4ca7b5", None, "4ca7b5"]), 7).tolist()
-    [3, 0, 3]
-    >>> zlib.crc32(b"4ca7b5") % 7
-    3
-    """
-    chunks = icao24.chunks if isinstance(icao24, pa.ChunkedArray) else [icao24]
-    parts = [_array_ids(c, partitions) for c in chunks if len(c)]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-
-
 @dataclass(frozen=True)
 class Source:
-    """One input file and how it is read: streamed in batches or whole."""
+    """One input file and how it is read: streamed in batches or whole.
+
+    ``bucket`` and ``buckets``: the file's aircraft bucket and the bucket
+    count of its dataset (the layout's optional ``bucket`` level), else None.
+    """
 
     path: Path
     streamed: bool
     rows: int | None = None  # known for streamed Parquet (from the footer)
+    bucket: int | None = None
+    buckets: int | None = None
 
 
 def _streamable(path: Path) -> int | None:
@@ -137,8 +104,11 @@ def plan_sources(
         if p.is_dir():
             if not is_dataset(p):
                 raise InputError("expected a file or a partitioned dataset folder (day=...)", p)
+            n = dataset_buckets(p)
             for f in dataset_files(p, days):
-                sources.append(Source(f, True, _streamable(f)))
+                rows = _streamable(f)
+                bucket = path_bucket(f, p) if n is not None else None
+                sources.append(Source(f, rows is not None, rows, bucket, n))
             continue
         if not p.is_file():
             raise InputError("no such file", p)
@@ -385,6 +355,79 @@ def _read_spill(path: Path) -> pa.Table:
             return ipc.open_stream(f).read_all()
     except (pa.ArrowException, OSError) as exc:
         raise FormatError(f"cannot read spill file ({exc})", path) from exc
+
+
+def bucket_partitions(sources: Sequence[Source], at_least: int) -> int | None:
+    """Partitions that read the inputs' aircraft buckets directly, or None.
+
+    When every source is a streamed file of a dataset with ``N`` aircraft
+    buckets (the same ``N`` for all), partition ``p`` of ``d`` partitions is
+    buckets ``p, p + d, ...`` whenever ``d`` divides ``N``
+    (``crc mod d == (crc mod N) mod d``): no map step is needed.  Returns
+    the smallest divisor of ``N`` that is at least ``at_least``, or None
+    (some input without buckets, or ``N`` too small: map as usual).
+
+    Examples
+    --------
+    >>> s = [Source(Path("a"), True, 10, b, 12) for b in range(12)]
+    >>> bucket_partitions(s, 5), bucket_partitions(s, 13), bucket_partitions(s[:1], 1)
+    (6, None, 1)
+    """
+    counts = {s.buckets for s in sources}
+    if not sources or len(counts) != 1:
+        return None
+    n = counts.pop()
+    if n is None or any(s.bucket is None or not s.streamed for s in sources):
+        return None
+    return next((d for d in range(max(at_least, 1), n + 1) if n % d == 0), None)
+
+
+def bucket_plan(sources: Sequence[Source], partitions: int) -> dict[int, list[Source]] | None:
+    """The sources of each partition (input order kept) when buckets allow it, else None.
+
+    Examples
+    --------
+    >>> s = [Source(Path(str(b)), True, 10, b, 4) for b in range(4)]
+    >>> {p: [x.bucket for x in g] for p, g in bucket_plan(s, 2).items()}
+    {0: [0, 2], 1: [1, 3]}
+    >>> bucket_plan(s, 3) is None
+    True
+    """
+    n = sources[0].buckets if sources else None
+    if n is None or n % partitions or bucket_partitions(sources, 1) is None:
+        return None
+    plan: dict[int, list[Source]] = {}
+    for s in sources:
+        assert s.bucket is not None
+        plan.setdefault(s.bucket % partitions, []).append(s)
+    return plan
+
+
+def planned_maps(plan: dict[int, list[Source]], partitions: int) -> MapResult:
+    """What a map step would have reported for inputs read by :func:`bucket_plan`."""
+    rows = [sum(s.rows or 0 for s in plan.get(p, [])) for p in range(partitions)]
+    stats = {
+        str(s.path): {"format": "parquet (streamed)", "records": s.rows or 0}
+        for group in plan.values()
+        for s in group
+    }
+    return MapResult(rows, stats)
+
+
+def read_sources(
+    sources: Sequence[Source], options: AnalyzeOptions | None = None, batch_rows: int = 1_000_000
+) -> pa.Table:
+    """All the messages of ``sources`` in order, as spill files hold them (:data:`SPILL_SCHEMA`)."""
+    options = options or AnalyzeOptions()
+    tables = [
+        conform_encoded(t).cast(SPILL_SCHEMA)
+        for s in sources
+        for t, _ in source_tables(s, options, batch_rows)
+        if t.num_rows
+    ]
+    if not tables:
+        return SPILL_SCHEMA.empty_table()
+    return pa.concat_tables(tables).combine_chunks()
 
 
 def read_partition(spill_dir: str | Path, partition: int) -> pa.Table:

@@ -15,7 +15,7 @@ parameters), so nothing large crosses the network.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from overflight.engine.partition import read_partition
+from overflight.engine.partition import Source, read_partition, read_sources
 from overflight.pipeline import Analysis, Context, process
 from overflight.store.dataset import PartitionedWriter
 
@@ -99,8 +99,13 @@ def process_partition(
     context: Context | ContextSpec,
     region_deg: int | None = None,
     collect: Collector | None = None,
+    sources: Sequence[Source] | None = None,
 ) -> PartitionResult:
     """Run every stage on one partition; write its points into ``out_dir/points``.
+
+    The partition's messages are its spill files, or with ``sources`` those
+    input files themselves (a dataset's aircraft buckets:
+    :func:`~overflight.engine.partition.bucket_plan`).
 
     Points go to the partitioned layout (files tagged with the partition
     number, so partitions never write the same file); flights, events and
@@ -108,7 +113,7 @@ def process_partition(
     """
     t0 = time.perf_counter()
     ctx = resolve_context(context)
-    messages = read_partition(spill_dir, partition)
+    messages = read_partition(spill_dir, partition) if sources is None else read_sources(sources)
     analysis = process(messages, ctx)
     points_dir = Path(out_dir) / "points"
     with PartitionedWriter(points_dir, tag=f"{partition:05d}", region_deg=region_deg) as w:

@@ -39,6 +39,7 @@ import pyarrow.parquet as pq
 
 from overflight.errors import FormatError, StoreError
 from overflight.store.layout import (
+    BUCKETS_MAX,
     GEOMETRY,
     LAYOUT,
     LAYOUT_FILE,
@@ -56,6 +57,7 @@ from overflight.store.layout import (
 __all__ = [
     "GEOMETRY",
     "PartitionedWriter",
+    "dataset_buckets",
     "dataset_files",
     "dataset_rows",
     "geo_metadata",
@@ -88,6 +90,12 @@ class _Open:
     rows: int = 0
 
 
+def check_buckets(buckets: int | None) -> None:
+    """Refuse a bucket count the layout cannot hold (:data:`BUCKETS_MAX`)."""
+    if buckets is not None and not 1 <= buckets < BUCKETS_MAX:
+        raise StoreError(f"buckets must be from 1 to {BUCKETS_MAX - 1}, got {buckets}")
+
+
 class PartitionedWriter:
     """Writes tables into the day-partitioned GeoParquet layout, in any order.
 
@@ -107,6 +115,9 @@ class PartitionedWriter:
     region_deg
         Tile size of the optional ``region`` level, one of
         :data:`REGION_DEGREES`; None for day only.
+    buckets
+        Number of aircraft buckets of the optional ``bucket`` level (rows
+        need ``icao24``); None for none.
 
     Rows of one key keep their order; a table sorted by aircraft and time
     (as the pipeline's points are) is split into days by copying its runs,
@@ -119,6 +130,7 @@ class PartitionedWriter:
         *,
         tag: str = "0",
         region_deg: int | None = None,
+        buckets: int | None = None,
         compression: str = "zstd",
         row_group_rows: int = 262_144,
         max_buffered_rows: int = 2_000_000,
@@ -126,9 +138,11 @@ class PartitionedWriter:
     ) -> None:
         if region_deg is not None and region_deg not in REGION_DEGREES:
             raise StoreError(f"region_deg must be one of {REGION_DEGREES}, got {region_deg}")
+        check_buckets(buckets)
         self.root = Path(root)
         self.tag = tag
         self.region_deg = region_deg
+        self.buckets = buckets
         self.compression = compression
         self.row_group_rows = row_group_rows
         self.max_buffered_rows = max_buffered_rows
@@ -155,12 +169,15 @@ class PartitionedWriter:
             table = pa.Table.from_batches([table])
         if table.num_rows == 0:
             return
+        if self.buckets is not None and "icao24" not in table.column_names:
+            raise StoreError("aircraft buckets need an icao24 column")
         if self._schema is None:
             self._schema = table.schema.remove_metadata()
             self.columns = list(table.column_names)
         elif table.schema.remove_metadata() != self._schema:
             table = table.select(self.columns).cast(self._schema)
-        for key, part in split_by_key(table, partition_keys(table, self.region_deg)):
+        keys = partition_keys(table, self.region_deg, self.buckets)
+        for key, part in split_by_key(table, keys):
             self._buffers.setdefault(key, []).append(part)
             self._buffered[key] = self._buffered.get(key, 0) + part.num_rows
             if self._buffered[key] >= self.row_group_rows:
@@ -182,7 +199,7 @@ class PartitionedWriter:
             if len(self._open) >= self.max_open:
                 oldest = next(iter(self._open))
                 self._finish(self._open.pop(oldest))
-            folder = self.root / key_path(key, self.region_deg)
+            folder = self.root / key_path(key, self.region_deg, self.buckets)
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"part-{self.tag}-{self._seq}.parquet"
             self._seq += 1
@@ -234,6 +251,13 @@ def layout_info(path: str | Path) -> dict[str, Any] | None:
     if info.get("layout") != LAYOUT:
         raise FormatError(f"expected layout {LAYOUT!r}, got {info.get('layout')!r}", f)
     return info
+
+
+def dataset_buckets(path: str | Path) -> int | None:
+    """The dataset's number of aircraft buckets (its layout file), None without buckets."""
+    info = layout_info(path)
+    n = None if info is None else info.get("buckets")
+    return n if isinstance(n, int) and n > 0 else None
 
 
 def _day_of(path: Path, root: Path) -> str | None:
@@ -338,10 +362,11 @@ def write_dataset(
     root: str | Path,
     *,
     region_deg: int | None = None,
+    buckets: int | None = None,
     tag: str = "0",
 ) -> list[Path]:
     """Write one in-memory table into the layout at ``root`` (creating it)."""
-    with PartitionedWriter(root, tag=tag, region_deg=region_deg) as writer:
+    with PartitionedWriter(root, tag=tag, region_deg=region_deg, buckets=buckets) as writer:
         writer.write(table)
-    write_layout_file(root, writer.rows, len(writer.files), writer.columns, region_deg)
+    write_layout_file(root, writer.rows, len(writer.files), writer.columns, region_deg, buckets)
     return sorted(writer.files)

@@ -16,7 +16,7 @@ import pyarrow as pa
 from overflight.errors import StoreError
 from overflight.schema import TIMESTAMP
 from overflight.store import connect
-from overflight.store.dataset import PartitionedWriter
+from overflight.store.dataset import PartitionedWriter, check_buckets
 from overflight.store.layout import write_layout_file
 
 
@@ -49,16 +49,19 @@ def export(
     table: str = "points",
     analysis_id: str | None = None,
     region_deg: int | None = None,
+    buckets: int | None = None,
     batch_rows: int = 1_000_000,
 ) -> ExportResult:
     """Stream one table of the store into the partitioned layout in ``out_dir``.
 
     Rows go from DuckDB to Parquet in batches of ``batch_rows``, so the
     table may be larger than memory.  ``analysis_id`` keeps the rows of one
-    analysis.  The folder must be empty or absent: an export never mixes
+    analysis.  ``buckets`` adds the aircraft ``bucket`` level (tables with
+    ``icao24``).  The folder must be empty or absent: an export never mixes
     with older files.
     """
     out = Path(out_dir)
+    check_buckets(buckets)
     if out.exists() and any(out.iterdir()):
         raise StoreError(f"{out}: export folder is not empty")
     if not Path(db_path).exists():
@@ -73,12 +76,12 @@ def export(
             sql, params = sql + " WHERE analysis_id = $aid", {"aid": analysis_id}
         reader = con.sql(sql, params=params).to_arrow_reader(batch_rows)
         out.mkdir(parents=True, exist_ok=True)
-        with PartitionedWriter(out, region_deg=region_deg) as writer:
+        with PartitionedWriter(out, region_deg=region_deg, buckets=buckets) as writer:
             for batch in reader:
                 writer.write(_canonical_batch(batch))
     except (duckdb.Error, pa.ArrowException, OSError) as exc:
         raise StoreError(f"{db_path}: export of {table!r} failed ({exc})") from exc
     finally:
         con.close()
-    write_layout_file(out, writer.rows, len(writer.files), writer.columns, region_deg)
+    write_layout_file(out, writer.rows, len(writer.files), writer.columns, region_deg, buckets)
     return ExportResult(out, writer.rows, sorted(writer.files))

@@ -6,12 +6,19 @@ Layout (hive style, one folder level per key, GeoParquet files)::
       _overflight_dataset.json          what the folder holds (see below)
       day=2024-01-31/part-00000-0.parquet
       day=2024-01-31/region=N40E000/part-00000-0.parquet   (with region_deg)
+      day=2024-01-31/bucket=7/part-0-3.parquet             (with buckets)
 
 * ``day`` is the UTC date of ``timestamp``; rows without a time go to
   ``day=__HIVE_DEFAULT_PARTITION__`` (the hive convention for null).
 * ``region`` (optional) is the ``region_deg`` x ``region_deg`` tile holding
   the position, named by its south-west corner (``N40E000``, ``S35W060``);
   rows without a position go to ``region=none``.
+* ``bucket`` (optional, last level) is the aircraft bucket
+  ``crc32(icao24) mod buckets`` (:func:`bucket_ids`): all the rows of one
+  aircraft are in one bucket, the way the engines partition their work, so
+  an engine with ``buckets`` partitions (or a divisor of it) reads each
+  partition's files directly instead of re-sorting every row by aircraft
+  first.  Worth it for a dataset analysed more than once.
 * The key columns are not stored in the files (readers such as
   :mod:`pyarrow.dataset`, DuckDB's ``hive_partitioning`` and Spark restore
   them from the path).  Every other column is stored as is, plus
@@ -24,7 +31,8 @@ Layout (hive style, one folder level per key, GeoParquet files)::
 * Files are zstd-compressed; only string columns are dictionary-encoded and
   ``geometry`` has no column statistics (:func:`write_options`).
 * ``_overflight_dataset.json``: ``{"layout": "overflight-day", "version": 1,
-  "region_deg": null, "rows": N, "files": N, "columns": [...]}``.
+  "region_deg": null, "rows": N, "files": N, "columns": [...]}``, plus
+  ``"buckets": N`` and ``"bucket_of"`` when the dataset has buckets.
 
 Writers (:class:`overflight.store.dataset.PartitionedWriter`) only ever add
 files (``part-<tag>-<n>.parquet`` with a tag per writer), so several
@@ -37,6 +45,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -54,6 +63,11 @@ LAYOUT_FILE = "_overflight_dataset.json"
 GEOMETRY = "geometry"
 NULL_KEY = "__HIVE_DEFAULT_PARTITION__"
 NS_PER_DAY = 86_400 * 10**9
+#: Day code of rows without a time in the packed partition keys.
+NULL_DAY = 2_000_000
+#: Packed keys: ``(day * TILES + tile) * BUCKETS_MAX + bucket``.
+TILES = 1_000_000
+BUCKETS_MAX = 65_536
 #: Below this mean run length (rows of one key in a row), rows are gathered with a take.
 MIN_RUN_ROWS = 200
 #: Tile sizes (degrees) accepted for the ``region`` level: they divide 180.
@@ -99,6 +113,51 @@ def geo_metadata(bbox: tuple[float, float, float, float] | None) -> dict[str, An
     if bbox is not None:
         column["bbox"] = list(bbox)
     return {"version": "1.1.0", "primary_column": GEOMETRY, "columns": {GEOMETRY: column}}
+
+
+def _crc_ids(values: pa.Array, partitions: int) -> npt.NDArray[np.int64]:
+    """``crc32(value) mod partitions`` per value of a string array (null, empty: 0)."""
+    return np.array(
+        [zlib.crc32(v.encode()) % partitions if v else 0 for v in values.to_pylist()],
+        dtype=np.int64,
+    )
+
+
+def _array_ids(arr: pa.Array, partitions: int) -> npt.NDArray[np.int64]:
+    if not pa.types.is_dictionary(arr.type):
+        # one CRC per distinct address, not per row
+        arr = pc.dictionary_encode(pc.fill_null(arr.cast(pa.string()), ""))
+    per_value = _crc_ids(arr.dictionary.cast(pa.string()), partitions)
+    if len(per_value) == 0:
+        return np.zeros(len(arr), dtype=np.int64)
+    idx = pc.fill_null(arr.indices, 0).to_numpy(zero_copy_only=False)
+    out: npt.NDArray[np.int64] = np.where(arr.indices.is_valid(), per_value[idx], 0)
+    return out.astype(np.int64)
+
+
+def bucket_ids(icao24: pa.Array | pa.ChunkedArray, partitions: int) -> npt.NDArray[np.int64]:
+    """Aircraft bucket of each row: CRC-32 of the address modulo ``partitions`` (null: 0).
+
+    The engines' partitions and the layout's ``bucket`` level are both this
+    number, so a dataset written with ``buckets=N`` holds in each bucket
+    exactly the rows an engine with N partitions would put in that partition.
+    CRC-32 is fixed by its standard: the same bucket in every process and on
+    every machine (Python's ``hash`` is salted per process).
+
+    ``icao24`` may be dictionary-encoded (as read from Parquet with
+    ``read_dictionary``): then one CRC per dictionary value, no hashing.
+
+    Examples
+    --------
+    >>> import zlib
+    >>> bucket_ids(pa.array(["4ca7b5", None, "4ca7b5"]), 7).tolist()
+    [3, 0, 3]
+    >>> zlib.crc32(b"4ca7b5") % 7
+    3
+    """
+    chunks = icao24.chunks if isinstance(icao24, pa.ChunkedArray) else [icao24]
+    parts = [_array_ids(c, partitions) for c in chunks if len(c)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 def write_options(schema: pa.Schema) -> dict[str, Any]:
@@ -175,19 +234,39 @@ def coordinates(table: pa.Table) -> tuple[npt.NDArray[np.float64], npt.NDArray[n
     return col("longitude"), col("latitude")
 
 
-def partition_keys(table: pa.Table, region_deg: int | None) -> npt.NDArray[np.int64]:
-    """One integer per row: day, and region tile, packed together."""
+def partition_keys(
+    table: pa.Table, region_deg: int | None, buckets: int | None = None
+) -> npt.NDArray[np.int64]:
+    """One integer per row: day, region tile and aircraft bucket, packed together.
+
+    ``(day * TILES + tile) * BUCKETS_MAX + bucket`` (tile 0 without a region
+    level, bucket 0 without buckets); :func:`key_path` unpacks it.
+
+    Examples
+    --------
+    >>> t = pa.table({"timestamp": pa.array([86_400 * 10**9, None], pa.timestamp("ns", "UTC")),
+    ...               "icao24": ["4ca7b5", "4ca7b5"]})
+    >>> [key_path(int(k), None, 7) for k in partition_keys(t, None, 7)]
+    ['day=1970-01-02/bucket=3', 'day=__HIVE_DEFAULT_PARTITION__/bucket=3']
+    """
     day = day_numbers(table.column("timestamp"))
+    day = np.where(day == -(2**62), NULL_DAY, day)
     if region_deg is None:
-        return day
-    lon, lat = coordinates(table)
-    ok = np.isfinite(lon) & np.isfinite(lat)
-    # 1000 tile rows/columns at most (1-degree tiles: 180 x 360), 999 = no position
-    row = np.where(ok, np.floor(np.clip(lat, -90, 89.999999) / region_deg), 999 - 500)
-    lon_w = np.where(ok, ((lon + 180.0) % 360.0) - 180.0, 0.0)
-    colm = np.where(ok, np.floor(lon_w / region_deg), 999 - 500)
-    tile = (row.astype(np.int64) + 500) * 1000 + (colm.astype(np.int64) + 500)
-    return day * 1_000_000 + tile
+        tile = np.zeros(len(day), dtype=np.int64)
+    else:
+        lon, lat = coordinates(table)
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        # 1000 tile rows/columns at most (1-degree tiles: 180 x 360), 999 = no position
+        row = np.where(ok, np.floor(np.clip(lat, -90, 89.999999) / region_deg), 999 - 500)
+        lon_w = np.where(ok, ((lon + 180.0) % 360.0) - 180.0, 0.0)
+        colm = np.where(ok, np.floor(lon_w / region_deg), 999 - 500)
+        tile = (row.astype(np.int64) + 500) * 1000 + (colm.astype(np.int64) + 500)
+    if buckets is None:
+        bucket = np.zeros(len(day), dtype=np.int64)
+    else:
+        bucket = bucket_ids(table.column("icao24"), buckets)
+    out: npt.NDArray[np.int64] = (day * TILES + tile) * BUCKETS_MAX + bucket
+    return out
 
 
 def split_by_key(table: pa.Table, keys: npt.NDArray[np.int64]) -> Iterator[tuple[int, pa.Table]]:
@@ -222,21 +301,45 @@ def split_by_key(table: pa.Table, keys: npt.NDArray[np.int64]) -> Iterator[tuple
         yield int(run_keys[lo]), part
 
 
-def key_path(key: int, region_deg: int | None) -> str:
-    if region_deg is None:
-        return f"day={day_label(key)}"
-    day, tile = divmod(key, 1_000_000)
-    row, colm = divmod(tile, 1000)
-    region = "none" if row == 999 else region_label(row - 500, colm - 500, region_deg)
-    return f"day={day_label(day)}/region={region}"
+def key_path(key: int, region_deg: int | None, buckets: int | None = None) -> str:
+    """The folders of a packed key (:func:`partition_keys`): ``day=.../region=.../bucket=...``."""
+    rest, bucket = divmod(key, BUCKETS_MAX)
+    day, tile = divmod(rest, TILES)
+    parts = [f"day={NULL_KEY if day == NULL_DAY else day_label(day)}"]
+    if region_deg is not None:
+        row, colm = divmod(tile, 1000)
+        region = "none" if row == 999 else region_label(row - 500, colm - 500, region_deg)
+        parts.append(f"region={region}")
+    if buckets is not None:
+        parts.append(f"bucket={bucket}")
+    return "/".join(parts)
+
+
+def path_bucket(path: Path, root: Path) -> int | None:
+    """The ``bucket=`` level of a file of the dataset at ``root``, None without one.
+
+    Examples
+    --------
+    >>> path_bucket(Path("/d/day=2024-01-01/bucket=12/part-0-0.parquet"), Path("/d"))
+    12
+    """
+    for part in path.relative_to(root).parts[:-1]:
+        if part.startswith("bucket=") and part[7:].isdigit():
+            return int(part[7:])
+    return None
 
 
 def write_layout_file(
-    root: str | Path, rows: int, files: int, columns: Iterable[str], region_deg: int | None
+    root: str | Path,
+    rows: int,
+    files: int,
+    columns: Iterable[str],
+    region_deg: int | None,
+    buckets: int | None = None,
 ) -> Path:
     """Write ``_overflight_dataset.json`` describing the dataset in ``root``."""
     path = Path(root) / LAYOUT_FILE
-    info = {
+    info: dict[str, Any] = {
         "layout": LAYOUT,
         "version": 1,
         "region_deg": region_deg,
@@ -244,5 +347,8 @@ def write_layout_file(
         "files": files,
         "columns": [c for c in columns if c != GEOMETRY],
     }
+    if buckets is not None:
+        info["buckets"] = buckets
+        info["bucket_of"] = "crc32(icao24) mod buckets"
     path.write_text(json.dumps(info, indent=2) + "\n")
     return path
