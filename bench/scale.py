@@ -5,7 +5,16 @@ Data: datasets made by ``bench/gen_dataset.py`` (seed 2026, 30 days from
 ../shared/data: copies of 0.96 million real positions with new addresses,
 shifted times and translated positions (exact procedure:
 :mod:`overflight.engine.generate`), written on disk in the partitioned
-GeoParquet layout before anything is timed.
+GeoParquet layout before anything is timed, in two layouts (``--layouts``):
+
+* ``buckets``: day folders split into aircraft buckets, one per partition
+  (``--buckets``, as ``overflight store export --buckets`` writes them):
+  each partition reads its own files, no map step;
+* ``day``: day folders only: every row is first read and spilled by aircraft
+  (the map step), as for any input that is not bucketed.
+
+The two give identical outputs (compared); the last line is the first
+layout's.
 
 Runs, each in a fresh child process so that its peak memory (VmHWM from
 /proc/self/status, summed over the driver and the Dask worker processes) is
@@ -339,14 +348,16 @@ def me(*args: str) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), *args]
 
 
-def ensure_dataset(work: Path, n: int, base_cache: Path) -> Path:
+def ensure_dataset(work: Path, n: int, base_cache: Path, buckets: int | None = None) -> Path:
+    """The generated dataset of ``n`` rows: plain day layout, or with aircraft buckets."""
     import gen_dataset
 
-    root = work / f"ds-{n}"
+    root = work / (f"ds-{n}" if buckets is None else f"bk{buckets}-{n}")
     if (root / "_generator.json").exists():
         return root
     t0 = time.perf_counter()
-    gen_dataset.main(["--points", str(n), "--out", str(root), "--base-cache", str(base_cache)])
+    args = ["--points", str(n), "--out", str(root), "--base-cache", str(base_cache)]
+    gen_dataset.main(args + ([] if buckets is None else ["--buckets", str(buckets)]))
     print(f"  generated {n:,} points in {time.perf_counter() - t0:.0f} s", flush=True)
     return root
 
@@ -364,6 +375,11 @@ def main() -> int:
     ap.add_argument("--airspace", type=int, default=1)
     ap.add_argument("--inmemory", type=int, default=0)
     ap.add_argument("--sizes", default="1,10,50", help="millions of points")
+    ap.add_argument(
+        "--layouts",
+        default="buckets,day",
+        help="dataset layouts to run: buckets (day + aircraft buckets), day (day only)",
+    )
     ap.add_argument("--work", type=Path, default=Path("/tmp/overflight-scale"))
     ap.add_argument("--airspace-mode", choices=["auto", "on", "off"], default="auto")
     ap.add_argument("--budget-s", type=float, default=1500.0, help="time budget of the e2e runs")
@@ -459,68 +475,79 @@ def parent(a: argparse.Namespace) -> int:
     )
     rows: list[dict[str, Any]] = []
     identical = True
+    layouts = [x.strip() for x in a.layouts.split(",") if x.strip()]
     for n in sizes:
-        ds = ensure_dataset(a.work, n, cache)
         parts = max(2, math.ceil(n / 1_000_000))
-        res = {}
-        for eng in ("local", "dask"):
-            out = a.work / f"out-{n}-{eng}"
-            r = child(
-                me(
-                    "--child",
-                    "run",
-                    "--engine",
-                    eng,
-                    "--dataset",
-                    str(ds),
-                    "--out",
-                    str(out),
-                    "--partitions",
-                    str(parts),
-                    "--airspace",
-                    str(int(air)),
-                ),
-                7200,
-            )
-            r.update(n=n, engine=eng)
-            res[eng] = r
-            rows.append(r)
-            shown = {k: v for k, v in r.items() if k not in ("n", "engine")}
-            print(f"  {n:>11,} {eng:<6} {json.dumps(shown)}", flush=True)
-        cmp = child(
-            me(
-                "--child",
-                "compare",
-                "--left",
-                str(a.work / f"out-{n}-local"),
-                "--right",
-                str(a.work / f"out-{n}-dask"),
-                "--dataset",
-                str(ds),
-                "--airspace",
-                str(int(air)),
-                "--inmemory",
-                str(int(n <= 1_000_000)),
-            ),
-            3600,
-        )
-        print(f"  {n:>11,} compare {cmp}", flush=True)
-        identical &= bool(cmp.get("dask_identical"))
-    return report(rows, identical, air)
+        for layout in layouts:
+            ds = ensure_dataset(a.work, n, cache, parts if layout == "buckets" else None)
+            for eng in ("local", "dask"):
+                out = a.work / f"out-{n}-{layout}-{eng}"
+                r = child(
+                    me(
+                        "--child",
+                        "run",
+                        "--engine",
+                        eng,
+                        "--dataset",
+                        str(ds),
+                        "--out",
+                        str(out),
+                        "--partitions",
+                        str(parts),
+                        "--airspace",
+                        str(int(air)),
+                    ),
+                    7200,
+                )
+                r.update(n=n, engine=eng, layout=layout)
+                rows.append(r)
+                shown = {k: v for k, v in r.items() if k not in ("n", "engine", "layout")}
+                print(f"  {n:>11,} {layout:<8}{eng:<6} {json.dumps(shown)}", flush=True)
+            pairs = [(f"{layout}-local", f"{layout}-dask")]
+            if layout != layouts[0]:  # the same rows from both layouts
+                pairs.append((f"{layouts[0]}-local", f"{layout}-local"))
+            for left, right in pairs:
+                cmp = child(
+                    me(
+                        "--child",
+                        "compare",
+                        "--left",
+                        str(a.work / f"out-{n}-{left}"),
+                        "--right",
+                        str(a.work / f"out-{n}-{right}"),
+                        "--dataset",
+                        str(ds),
+                        "--airspace",
+                        str(int(air)),
+                        "--inmemory",
+                        str(int(n <= 1_000_000 and right.endswith("dask"))),
+                    ),
+                    3600,
+                )
+                print(f"  {n:>11,} compare {left} / {right}: {cmp}", flush=True)
+                identical &= bool(cmp.get("dask_identical"))
+    return report(rows, identical, air, layouts[0] if layouts else "buckets")
 
 
-def report(rows: list[dict[str, Any]], identical: bool, air: bool) -> int:
+def report(rows: list[dict[str, Any]], identical: bool, air: bool, headline: str) -> int:
     print("\nend to end (read, partition, every stage, write), same partitions for both engines:")
-    print(f"  {'points':>12} {'engine':<8}{'seconds':>9}{'points/s':>12}{'peak MB':>10}")
-    ok = [r for r in rows if "seconds" in r]
+    head = f"{'seconds':>9}{'points/s':>12}{'peak MB':>10}"
+    print(f"  {'points':>12} {'layout':<9}{'engine':<8}{head}")
     for r in rows:
         if "seconds" not in r:
-            print(f"  {r['n']:>12,} {r['engine']:<8} failed: {r.get('error')}")
+            print(f"  {r['n']:>12,} {r['layout']:<9}{r['engine']:<8} failed: {r.get('error')}")
             continue
         print(
-            f"  {r['n']:>12,} {r['engine']:<8}{r['seconds']:>9.1f}{r['n'] / r['seconds']:>12,.0f}"
-            f"{r['peak_kb'] / 1024:>10,.0f}"
+            f"  {r['n']:>12,} {r['layout']:<9}{r['engine']:<8}{r['seconds']:>9.1f}"
+            f"{r['n'] / r['seconds']:>12,.0f}{r['peak_kb'] / 1024:>10,.0f}"
         )
+    print(
+        "  layouts: buckets = day folders split into aircraft buckets, one per partition "
+        "(each partition reads its files: no map step); day = day folders only (every row is "
+        "first spilled by aircraft)"
+    )
+    ok = [r for r in rows if "seconds" in r and r["layout"] == headline]
+    others = [r for r in rows if "seconds" in r and r["layout"] != headline]
     local = {r["n"]: r for r in ok if r["engine"] == "local"}
     dask = {r["n"]: r for r in ok if r["engine"] == "dask"}
     ratio = float("nan")
@@ -542,9 +569,12 @@ def report(rows: list[dict[str, Any]], identical: bool, air: bool) -> int:
             + ("" if air else ", airspace stage not included")
         )
     print(
-        f"\ntargets: flat memory 10M->50M within 2x: {ratio:.2f}; 1M points/s on 2 cores: "
-        f"{rate:,.0f}; airspace in e2e: {'yes' if air else 'no'}"
+        f"\ntargets ({headline} layout): flat memory 10M->50M within 2x: {ratio:.2f}; "
+        f"1M points/s on 2 cores: {rate:,.0f}; airspace in e2e: {'yes' if air else 'no'}"
     )
+    for r in others:
+        if r["engine"] == "dask" and r["n"] == max(x["n"] for x in others):
+            print(f"  the same on the {r['layout']} layout: {r['n'] / r['seconds']:,.0f} points/s")
     print(
         f"points_per_s: {rate:.0f} memory_ratio_50m_to_10m: {ratio:.2f} "
         f"dask_identical: {'true' if identical else 'false'}"
