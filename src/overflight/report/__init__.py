@@ -25,7 +25,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from overflight.report._frame import reach_table
+from overflight.report._frame import reach_table, valid_positions
 from overflight.report.geojson import write_geojson
 from overflight.report.html import EXPORTS, boundary_dataset, write_html
 from overflight.report.kml import write_kml
@@ -99,6 +99,7 @@ def write_report(
     # the out-of-core engines write the points as a GeoParquet dataset already
     engine_points = is_dataset(out / "points")
     exports = [e for e in EXPORTS if not (engine_points and e == "points.geoparquet")]
+    positions = valid_positions(points)  # once, for the map, the tracks and the timelines
     written = {
         "report.html": write_html(
             out / "report.html",
@@ -112,9 +113,12 @@ def write_report(
             max_points_per_flight=max_points_per_flight,
             max_timelines=max_timelines,
             exports=[*exports, "points/"] if engine_points else exports,
+            positions=positions,
         ),
-        "flights.geojson": write_geojson(out / "flights.geojson", points, flights, events, reach),
-        "flights.kml": write_kml(out / "flights.kml", points, flights, events, reach),
+        "flights.geojson": write_geojson(
+            out / "flights.geojson", positions, flights, events, reach
+        ),
+        "flights.kml": write_kml(out / "flights.kml", positions, flights, events, reach),
         "flights.csv": write_csv(out / "flights.csv", flights),
         "events.csv": write_csv(out / "events.csv", events),
     }

@@ -69,12 +69,28 @@ def iso_utc(values: npt.NDArray[np.datetime64]) -> list[str | None]:
     return [None if bad else f"{s}Z" for s, bad in zip(text.tolist(), nat.tolist(), strict=True)]
 
 
+#: Schema metadata key marking a table that :func:`valid_positions` returned.
+VALID_POSITIONS = b"overflight:valid_positions"
+
+
 def valid_positions(points: pa.Table) -> pa.Table:
     """Rows that are valid and have a position, sorted by flight then time.
 
     A missing ``valid`` column counts as all valid; a missing ``flight_id``
-    falls back to ``icao24``.
+    falls back to ``icao24``.  The result is marked in its schema metadata,
+    so a table that already went through here is returned as it is: the
+    report's writers each call this, and the report hands them one result.
+
+    Examples
+    --------
+    >>> t = pa.table({"icao24": ["a", "a", "b"], "timestamp": [2, 1, 0],
+    ...               "latitude": [1.0, 2.0, None], "longitude": [3.0, 4.0, 5.0]})
+    >>> v = valid_positions(t)
+    >>> v.column("timestamp").to_pylist(), valid_positions(v) is v
+    ([1, 2], True)
     """
+    if VALID_POSITIONS in (points.schema.metadata or {}):
+        return points
     mask = pc.and_(pc.is_valid(points.column("latitude")), pc.is_valid(points.column("longitude")))
     if "valid" in points.column_names:
         mask = pc.and_(mask, pc.fill_null(points.column("valid"), False))
@@ -85,7 +101,10 @@ def valid_positions(points: pa.Table) -> pa.Table:
         fid = pc.coalesce(kept.column("flight_id"), kept.column("icao24"))
         kept = kept.set_column(kept.column_names.index("flight_id"), "flight_id", fid)
     order = pc.sort_indices(kept, [("flight_id", "ascending"), ("timestamp", "ascending")])
-    return kept.take(order)
+    kept = kept.take(order)
+    meta = dict(kept.schema.metadata or {})
+    meta[VALID_POSITIONS] = b"1"
+    return kept.replace_schema_metadata(meta)
 
 
 def group_bounds(keys: npt.NDArray[Any]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:

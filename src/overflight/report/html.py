@@ -84,13 +84,15 @@ def render_html(
     max_points_per_flight: int = 2000,
     max_timelines: int = 40,
     exports: Sequence[str] = EXPORTS,
+    positions: pa.Table | None = None,
 ) -> str:
     """The report page as a string (see :func:`overflight.report.write_report`);
-    ``exports`` are the files the provenance section links to."""
+    ``exports`` are the files the provenance section links to; ``positions``
+    is ``valid_positions(points)`` when the caller has it already."""
     params = dict(params or {})
     focus_raw = params.get("focus")
     focus = str(focus_raw).upper() if focus_raw else None
-    pts = valid_positions(points)
+    pts = valid_positions(points if positions is None else positions)
     summary = summarize(points, flights, events, focus)
     data = map_data(pts, flights, events, reach, boundary_features, focus, max_points_per_flight)
     leaflet_js, leaflet_css = leaflet_assets()

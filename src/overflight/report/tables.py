@@ -4,7 +4,7 @@ The GeoParquet file keeps every column of the points table (invalid rows
 included: they are part of the evidence) and adds a ``geometry`` column of WKB
 points (null where a row has no position), described by the ``geo`` key of the
 Parquet metadata as the GeoParquet 1.1 specification asks.  Only pyarrow and
-shapely are needed to write it.
+numpy are needed to write it.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import shapely
 
 from overflight.report._frame import column, iso_utc
+from overflight.store.layout import wkb_points
 
 GEOPARQUET_VERSION = "1.1.0"
 
@@ -95,12 +95,8 @@ def points_with_geometry(points: pa.Table) -> pa.Table:
     lon = column(points, "longitude")
     lat = column(points, "latitude")
     assert lon is not None and lat is not None
-    ok = np.isfinite(lon) & np.isfinite(lat)
-    geoms = np.full(len(lon), None, dtype=object)
-    geoms[ok] = shapely.points(lon[ok], lat[ok])
-    wkb = shapely.to_wkb(geoms, output_dimension=2)
     table = points.drop_columns([c for c in points.column_names if c == "geometry"])
-    table = table.append_column("geometry", pa.array(wkb.tolist(), type=pa.binary()))
+    table = table.append_column("geometry", wkb_points(lon, lat))
     meta = dict(table.schema.metadata or {})
     meta[b"geo"] = json.dumps(geo_metadata(lon, lat)).encode()
     return table.replace_schema_metadata(meta)
