@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 UNKNOWN = "#8a8f98"
 PATTERN = "#00897b"
@@ -77,7 +79,8 @@ def color_keys(
         keys = keys.astype(object)
         if focus and country is not None:
             national = np.isin(keys, ["land", "territorial_sea"])
-            other = np.array([str(c or "").upper() != focus.upper() for c in country], dtype=bool)
+            upper = pc.utf8_upper(pc.fill_null(pa.array(country, pa.string()), ""))
+            other = pc.not_equal(upper, focus.upper()).to_numpy(zero_copy_only=False)
             keys[national & other] = "foreign"
         labels = zone_labels(focus)
         used = [k for k in ZONE_COLORS if k in set(keys.tolist())]
