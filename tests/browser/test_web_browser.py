@@ -35,7 +35,7 @@ def served(tmp_path_factory: Any, web_store: Built) -> Iterator[dict[str, Any]]:
     con = duckdb.connect(str(built.db))  # the watcher's connection, held for writing
     app = create_app(built.db, folder / "tokens.json", connection=con)
     srv = ServerThread(app, log_level="warning").start()
-    yield {"url": srv.url, "token": token, "con": con, "built": built}
+    yield {"url": srv.url, "token": token, "con": con, "built": built, "folder": folder}
     srv.stop()
     con.close()
 
@@ -52,6 +52,28 @@ def _wait(page: Any, js: str, timeout_s: float = 10.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not page.evaluate(js):
         assert time.monotonic() < deadline, f"timed out waiting for {js}"
+        page.wait_for_timeout(100)
+
+
+def _wait_boundaries(page: Any, selector: str, timeout_s: float) -> None:
+    """Wait for ``selector`` in the boundaries pane; fail at once if the page shows a failed layer.
+
+    The server answers each ``/api/boundaries`` request with every layer drawn,
+    pending (the page asks again) or failed (the page shows why and keeps it in
+    ``#map[data-boundaries-error]``), so this wait ends either way.
+    """
+    js = (
+        f"[!!document.querySelector('.leaflet-boundaries-pane {selector}'), "
+        "document.querySelector('#map').dataset.boundariesError || '']"
+    )
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found, error = page.evaluate(js)
+        if error:
+            pytest.fail(f"the map shows a boundary error: {error}")
+        if found:
+            return
+        assert time.monotonic() < deadline, f"timed out waiting for boundaries {selector}"
         page.wait_for_timeout(100)
 
 
@@ -75,7 +97,7 @@ def test_live_map_shows_aircraft_and_a_new_alert(
     assert page.evaluate("sessionStorage.getItem('overflight.token')") == token
     shown = sorted(page.eval_on_selector_all(".ac", "els => els.map(e => e.dataset.icao24)"))
     assert shown == expected_icao
-    page.wait_for_selector(".leaflet-boundaries-pane path", state="attached")
+    _wait_boundaries(page, "path", 30)
     assert page.locator(".legend").count() == 1
 
     # the alert already stored marks its aircraft
@@ -104,13 +126,46 @@ def test_live_map_shows_aircraft_and_a_new_alert(
     _wait(page, "document.querySelector('#details-fields').textContent.includes('since')")
     assert stored[0] in page.locator("#details-title").inner_text()
     page.locator(".leaflet-control-zoom-out").click()
-    # both boundary layers: national airspace, then land over it (loaded in the background)
-    _wait(page, "document.querySelector('.leaflet-boundaries-pane path[fill=\"#1d232b\"]')", 90)
+    # both boundary layers: national airspace, then land over it (loaded in the background;
+    # a cold cache under load takes tens of seconds)
+    _wait_boundaries(page, 'path[fill="#1d232b"]', 90)
     page.wait_for_timeout(800)
     keep_screenshot(page, "web_map.png", tmp_path)
     ctx.close()
     assert offsite == []
     assert problems == []
+
+
+def test_live_map_says_which_boundary_layer_failed(
+    browser: Any, served: dict[str, Any], tmp_path: Path
+) -> None:
+    """A layer that cannot load is shown as an error on the map; the others are still drawn."""
+    from overflight.web import create_app
+    from overflight.web.boundaries import Boundaries, default_path
+    from overflight.web.server import ServerThread
+
+    # the npm coastline file cut short: GDAL cannot parse it
+    broken = tmp_path / "land.geo.json"
+    with default_path("land").open("rb") as src:
+        broken.write_bytes(src.read(4096))
+    built, token, con = served["built"], served["token"], served["con"]
+    tokens = served["folder"] / "tokens.json"
+    app = create_app(built.db, tokens, connection=con, land_boundaries=False)
+    app.state.boundaries = Boundaries({"territory": None, "land": broken})
+    srv = ServerThread(app, log_level="critical").start()
+    try:
+        ctx, page, problems, offsite = _page(browser, srv.url)
+        page.goto(f"{srv.url}/?token={token}")
+        _wait(page, "document.querySelector('#map').dataset.boundariesError", 60)
+        error = page.locator(".boundaries-error")
+        assert error.is_visible()
+        assert "'land' unavailable" in error.inner_text()
+        assert broken.name in error.inner_text()
+        _wait(page, "document.querySelector('.leaflet-boundaries-pane path')")
+        ctx.close()
+    finally:
+        srv.stop()
+    assert offsite == [] and problems == []
 
 
 def test_history_replays_a_stored_range(
@@ -124,7 +179,10 @@ def test_history_replays_a_stored_range(
     n = con.execute(
         "SELECT count(*) FROM points WHERE icao24 = 'ae0455' AND valid AND latitude IS NOT NULL"
     ).fetchone()[0]
-    iso = lambda ms: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))  # noqa: E731
+
+    def iso(ms: int) -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
+
     ctx, page, problems, offsite = _page(browser, url)
     page.goto(f"{url}/history?start={iso(start_ms)}&stop={iso(stop_ms + 1000)}&token={token}")
     _wait(page, "document.querySelector('#summary').textContent.includes('positions')")

@@ -61,12 +61,29 @@ const MapKit = (() => {
     land: { color: "#5d6b7b", weight: 1, fillColor: "#1d232b", fillOpacity: 1 },
   };
 
+  // A layer the server could not load stays on screen (a notice fades) and is kept in
+  // the map's data-boundaries-error attribute.
+  function boundaryProblem(map) {
+    const box = L.DomUtil.create("div", "boundaries-error hidden");
+    box.setAttribute("role", "alert");
+    const control = L.control({ position: "bottomleft" });
+    control.onAdd = () => box;
+    control.addTo(map);
+    return (text) => {
+      box.textContent = text;
+      box.classList.toggle("hidden", !text);
+      if (text) map.getContainer().dataset.boundariesError = text;
+      else delete map.getContainer().dataset.boundariesError;
+    };
+  }
+
   function boundaryLayer(map) {
     const layer = L.geoJSON(null, {
       pane: "boundaries",
       interactive: false,
       style: (f) => ZONE_STYLE[f.properties.layer] || ZONE_STYLE.territory,
     }).addTo(map);
+    const problem = boundaryProblem(map);
     let loaded = null;
     let busy = false;
     let again = false;
@@ -91,12 +108,17 @@ const MapKit = (() => {
         const gj = await OF.api("/api/boundaries?bbox=" + box.map((v) => v.toFixed(3)).join(","));
         layer.clearLayers();
         layer.addData(gj);
+        // the server answers from one view of its layers: each is drawn, pending or failed
+        const errors = Object.values(gj.errors || {});
+        problem(errors.length ? "Map boundaries: " + errors.join("; ") : "");
         loaded = { bbox: gj.bbox, zoom: map.getZoom(), pending: gj.pending.length > 0 };
         if (loaded.pending) setTimeout(refresh, 2000);
-        map.fire("overflight:boundaries", { count: gj.features.length, pending: gj.pending });
+        map.fire("overflight:boundaries", { count: gj.features.length, pending: gj.pending, errors });
       } catch (err) {
-        failed = err.status === 503 && !/loading/.test(err.message);
-        OF.notice("Map boundaries: " + err.message);
+        // 503 "still loading" is worth another try; any other 503 is final and says why
+        failed = err.status === 503 && !/still loading/.test(err.message);
+        if (failed) problem("Map boundaries: " + err.message);
+        else OF.notice("Map boundaries: " + err.message);
         if (!failed) setTimeout(refresh, 3000);
       } finally {
         busy = false;
