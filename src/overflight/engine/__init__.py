@@ -47,7 +47,7 @@ from overflight.engine.partition import (
 )
 from overflight.engine.progress import Progress, ProgressCallback, rich_progress, text_progress
 from overflight.engine.results import EngineResult, canonical_sort, gather
-from overflight.engine.tasks import Collector, ContextSpec
+from overflight.engine.tasks import Collector, ContextSpec, resolve_context
 from overflight.engine.trends import DailyCollector, combine_daily
 from overflight.errors import OverflightError
 from overflight.pipeline import (
@@ -181,13 +181,17 @@ def run(
     out = Path(out_dir)
     check_out_dir(out)
     if isinstance(context, ContextSpec) and context.focus and context.airspace_enabled:
-        # workers load the context later: a bad focus code is refused before any work
-        kw = context.kwargs()
-        bounds = load_boundaries(
-            maritime=kw["boundaries"], land=kw["land"], zones=kw["zones"] or None
-        )
-        check_focus(context.focus, bounds)
-        del bounds
+        # a bad focus code is refused before any work; a run in this process
+        # loads its context here once (cached by spec), pools and clusters load theirs
+        if engine == "local" and workers <= 1:
+            check_focus(context.focus, resolve_context(context).boundaries)
+        else:
+            kw = context.kwargs()
+            bounds = load_boundaries(
+                maritime=kw["boundaries"], land=kw["land"], zones=kw["zones"] or None
+            )
+            check_focus(context.focus, bounds)
+            del bounds
     sources = plan_sources(inputs, options, days)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
