@@ -389,7 +389,7 @@ def test_fill_sources_matches_definition(seed: int, n: int, limit_s: float) -> N
     start = np.r_[True, cs[1:] != cs[:-1]] if n else np.zeros(0, bool)
     present = rng.random((n, 2)) < 0.4
     rows = np.flatnonzero(rng.random(n) < 0.6)
-    src, own = _loops.fill_sources(order, start, ts, present, rows, np.array([limit_s * 1e9] * 2))
+    src, own = _loops.fill_sources(order, start, ts, present.T, rows, np.array([limit_s * 1e9] * 2))
     for f in range(2):
         want = []
         for i in rows:

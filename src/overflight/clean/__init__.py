@@ -20,7 +20,9 @@ All functions return new tables and never modify their input.
 
 :func:`run` gives exactly what that chain gives, without its repeated work:
 the positions are taken from the messages once, already in the order
-:func:`clean` sorts by; the aircraft codes and times are passed on
+:func:`clean` sorts by (its tie-break keys come from the plan of
+:func:`~overflight.clean.positions.plan_positions`, not from a second copy
+of the tying rows); the aircraft codes and times are passed on
 (``presorted=``) instead of worked out again by each step; the flights table
 comes from each row's flight number (:mod:`overflight.clean.summary`) rather
 than from grouping a million ``flight_id`` strings.
@@ -29,7 +31,14 @@ The sequential parts (forward fills, the segment decision, short detours,
 per-flight summaries) are compiled loops (:mod:`overflight.jit`); each module
 says which and why.  On a 1,000,000-point dataset the stage went from about
 2.4 to about 0.4 CPU-s; ``tests/test_clean_speed_equiv.py`` checks it against
-the numpy implementation it replaced.
+the numpy implementation it replaced.  A second pass (issue #7) took a
+warm 1,000,000-message engine partition from about 0.36 to about 0.28 CPU-s:
+a sort that merges each aircraft's time-ordered runs instead of sorting the
+whole table (:func:`overflight.clean._loops.group_order`), float columns and
+fixed-width strings gathered in numpy rather than with Arrow's ``take``
+(:func:`~overflight.clean.positions.take_positions`,
+:func:`~overflight.clean._arrays.take_strings`), one compiled pass for the
+tests between consecutive fixes (:meth:`overflight.clean.pairs.PairTest.jumps`).
 """
 
 from __future__ import annotations
@@ -41,7 +50,7 @@ import pyarrow as pa
 
 from overflight.clean._arrays import IntArray
 from overflight.clean.flights import flights_table, split_flights, split_numbered
-from overflight.clean.positions import plan_positions, take_positions, to_positions
+from overflight.clean.positions import plan_positions, take_positions, tie_keys, to_positions
 from overflight.clean.reject import REASONS, clean, clean_order, reason_counts
 from overflight.clean.summary import flights_of
 
@@ -97,7 +106,7 @@ def _sorted_positions(
 ) -> tuple[pa.Table, tuple[IntArray, IntArray]]:
     """``to_positions(messages)`` in :func:`clean`'s order, and its group codes and times."""
     plan = plan_positions(messages, **pos_kw)
-    order = clean_order(plan.codes, plan.t_ns, lambda rows: take_positions(plan, rows))
+    order = clean_order(plan.codes, plan.t_ns, lambda rows: tie_keys(plan, rows))
     identity = bool(np.all(order[1:] > order[:-1]))
     positions = take_positions(plan, None if identity else order)
     return positions, (plan.codes[order], plan.t_ns[order])

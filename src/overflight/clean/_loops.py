@@ -16,8 +16,8 @@ Compiled here:
     for each position, the input row whose value it carries (forward fill
     with an age limit, all fields of :func:`to_positions` in one pass);
 ``group_order``
-    a counting sort by aircraft, enough to sort input already in time order
-    within each aircraft;
+    a counting sort by aircraft, then a stable sort by time of the few
+    aircraft not already in time order;
 ``near_ground``
     rows within a window of an on-ground row of the same aircraft (one
     forward and one backward walk);
@@ -38,12 +38,17 @@ transcendental functions here: distances stay with
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
+from overflight.clean._merge import merge_runs
 from overflight.jit import njit
 
 IntArray = npt.NDArray[np.int64]
+#: Row numbers as int32 or int64 (:func:`fill_sources` uses int32 when it can).
+RowArray = npt.NDArray[np.signedinteger[Any]]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -86,25 +91,32 @@ def _fill_sources(
     out: IntArray,
     own: BoolArray,
 ) -> None:
-    k = present.shape[1]
+    k = present.shape[0]
     last = np.full(k, -1, dtype=np.int64)
-    own[:] = True
+    borrowed = np.zeros(k, dtype=np.bool_)
+    n_rows = len(rows)
     r = 0
+    nxt = rows[0] if n_rows else -1
     for i in range(len(order)):
         if start[i]:
-            last[:] = -1
+            for f in range(k):
+                last[f] = -1
         o = order[i]
         for f in range(k):
-            if present[o, f]:
+            if present[f, o]:
                 last[f] = i
-        if r < len(rows) and rows[r] == i:
+        if i == nxt:
             ti = np.float64(t[i])
             for f in range(k):
                 j = last[f]
-                own[f] = own[f] and j == i
+                if j != i:
+                    borrowed[f] = True
                 ok = j >= 0 and ti - np.float64(t[j]) <= limit_ns[f]
                 out[f, r] = order[j] if ok else -1
             r += 1
+            nxt = rows[r] if r < n_rows else -1
+    for f in range(k):
+        own[f] = not borrowed[f]
 
 
 def fill_sources(
@@ -114,7 +126,7 @@ def fill_sources(
     present: BoolArray,
     rows: IntArray,
     limit_ns: FloatArray,
-) -> tuple[IntArray, BoolArray]:
+) -> tuple[RowArray, BoolArray]:
     """Input row whose value each output row carries, per field (-1 for none).
 
     Parameters
@@ -126,7 +138,9 @@ def fill_sources(
     t_ns
         Time of each sorted row.
     present
-        Shape (input rows, fields): whether each *input* row has the field.
+        Shape (fields, input rows): whether each *input* row has the field
+        (one contiguous row per field: the walk reads each field's flags
+        in input order).
     rows
         Sorted rows that are output rows (increasing).
     limit_ns
@@ -137,19 +151,22 @@ def fill_sources(
     -------
     sources, own
         ``sources[f, r]``: the input row output row ``r`` takes field ``f``
-        from; ``own[f]``: every output row has its own value of field ``f``.
+        from (int32 below 2**31 input rows: half the memory to write, and
+        to fault in, of a (fields, rows) int64 array); ``own[f]``: every
+        output row has its own value of field ``f``.
 
     Examples
     --------
     >>> import numpy as np
     >>> src, own = fill_sources(np.array([2, 0, 1]), np.array([1, 0, 0], bool),
-    ...     np.array([0, 5, 20]), np.array([[False], [False], [True]]), np.array([1, 2]),
+    ...     np.array([0, 5, 20]), np.array([[False, False, True]]), np.array([1, 2]),
     ...     np.array([10.0]))
     >>> src.tolist(), own.tolist()
     ([[2, -1]], [False])
     """
-    k = present.shape[1]
-    out = np.empty((k, len(rows)), dtype=np.int64)
+    k = present.shape[0]
+    dtype = np.int32 if len(order) < np.iinfo(np.int32).max else np.int64
+    out: RowArray = np.empty((k, len(rows)), dtype=dtype)
     own = np.empty(k, dtype=np.bool_)
     limits = np.ascontiguousarray(limit_ns, dtype=np.float64)
     _fill_sources(order, start, t_ns, np.ascontiguousarray(present), rows, limits, out, own)
@@ -157,44 +174,53 @@ def fill_sources(
 
 
 @njit
-def _group_order(codes: IntArray, t: IntArray, n_codes: int, order: IntArray) -> bool:
-    """Counting sort of rows by code (stable); False if some group is not in time order."""
+def _group_order(codes: IntArray, t: IntArray, n_codes: int, order: IntArray) -> None:
+    """Stable sort of rows by ``(code, t)``: a counting sort by code, then a
+    stable sort by time of the groups that are not already in time order."""
     pos = np.zeros(n_codes + 1, dtype=np.int64)
     for c in codes:
         pos[c + 1] += 1
     for c in range(n_codes):
         pos[c + 1] += pos[c]
+    begin = pos[:-1].copy()
     last = np.full(n_codes, np.iinfo(np.int64).min, dtype=np.int64)
+    unordered = np.zeros(n_codes, dtype=np.bool_)
     for i in range(len(codes)):
         c = codes[i]
         if t[i] < last[c]:
-            return False
+            unordered[c] = True
         last[c] = t[i]
         order[pos[c]] = i
         pos[c] += 1
-    return True
+    for c in range(n_codes):
+        if unordered[c]:
+            rows = order[begin[c] : pos[c]]
+            keys = t[rows]
+            merge_runs(keys, rows)
 
 
 def group_order(codes: IntArray, t_ns: IntArray) -> IntArray | None:
-    """Rows ordered by code (stable), when that also orders each group by time; else None.
+    """The stable order by ``(codes, t_ns)``, or None when the codes are too sparse.
 
-    Then it is the stable sort by ``(codes, t_ns)``, found in one counting
-    pass: input that is sorted by time within each aircraft (one file per
-    aircraft, or per day and aircraft) needs no comparison sort.
+    One counting pass sorts the rows by code (stable); only the aircraft
+    whose rows are not already in time order are then sorted by time
+    (stable).  Input in runs of one aircraft, mostly in time order (a
+    partition of a time-ordered feed), thus needs no full-table sort.
 
     Examples
     --------
     >>> import numpy as np
     >>> group_order(np.array([1, 0, 1, 0]), np.array([5, 1, 6, 2])).tolist()
     [1, 3, 0, 2]
-    >>> group_order(np.array([0, 0]), np.array([2, 1])) is None
-    True
+    >>> group_order(np.array([0, 1, 0, 0]), np.array([2, 0, 1, 1])).tolist()
+    [2, 3, 0, 1]
     """
     order = np.empty(len(codes), dtype=np.int64)
     n_codes = int(codes.max()) + 1 if len(codes) else 0
     if n_codes > 4 * len(codes) + 1024 or (len(codes) and codes.min() < 0):
         return None
-    return order if _group_order(codes, t_ns, n_codes, order) else None
+    _group_order(codes, t_ns, n_codes, order)
+    return order
 
 
 @njit

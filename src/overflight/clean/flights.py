@@ -39,11 +39,12 @@ import pyarrow.compute as pc
 from overflight.clean._arrays import (
     BoolArray,
     IntArray,
-    bool_col,
+    bool_value,
     group_codes,
     group_starts,
     sort_order,
     take_rows,
+    take_strings,
     time_ns,
 )
 from overflight.clean._loops import carry
@@ -196,7 +197,7 @@ def split_numbered(
     valid = np.asarray(
         pc.fill_null(table.column("valid"), True).to_numpy(zero_copy_only=False), dtype=bool
     )
-    ground, _ = bool_col(table, "onground")
+    ground = bool_value(table, "onground")
     # rule 1 on all rows: rejected fixes still show the transponder was heard
     gap = group_starts(codes)
     gap[1:] |= np.diff(t) > gap_s * 1e9
@@ -218,7 +219,7 @@ def split_numbered(
         first_row = np.r_[first_row, np.flatnonzero(o_start)]
     icao = table.column("icao24").take(pa.array(first_row, type=pa.int64())).combine_chunks()
     ids = _flight_ids(icao, t[first_row])
-    flight_id = ids.take(pa.array(flight, type=pa.int64()))
+    flight_id = take_strings(ids, flight)
     out = table.set_column(table.schema.get_field_index("flight_id"), "flight_id", flight_id)
     return (out.replace_schema_metadata(meta) if meta else out), flight
 

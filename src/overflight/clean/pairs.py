@@ -130,6 +130,36 @@ def _codes(
     return some
 
 
+@njit
+def _steps(
+    kind: int,
+    c0: FloatArray,
+    c1: FloatArray,
+    c2: FloatArray,
+    c3: FloatArray,
+    params: FloatArray,
+    grp: IntArray,
+    jump: BoolArray,
+    undecided: BoolArray,
+) -> bool:
+    """``_codes`` for every pair ``(i - 1, i)`` of one group: ``jump[i]`` if i cannot follow."""
+    some = False
+    if len(grp):
+        jump[0], undecided[0] = False, False
+    if kind == ALTITUDE:
+        for i in range(1, len(grp)):
+            same = grp[i] == grp[i - 1]
+            jump[i] = same and _altitude_code(c0, c1, params, i - 1, i) != 1
+            undecided[i] = False
+        return False
+    for i in range(1, len(grp)):
+        c = _position_code(c0, c1, c2, c3, params, i - 1, i) if grp[i] == grp[i - 1] else 1
+        jump[i] = c == 0
+        undecided[i] = c < 0
+        some = some or c < 0
+    return some
+
+
 @dataclass(frozen=True)
 class PairTest:
     """``test(a, b)``: for index arrays of fixes a < b of one aircraft, can b follow a?
@@ -157,6 +187,20 @@ class PairTest:
             u = np.flatnonzero(undecided)
             out[u] = self.exact(a[u], b[u])
         return out
+
+    def jumps(self, grp: IntArray) -> BoolArray:
+        """True on each fix ``i`` of the same group as fix ``i - 1`` that cannot follow it.
+
+        The same as ``~self(a, a + 1)`` over the pairs ``a`` with ``grp[a] ==
+        grp[a + 1]``, in one compiled pass without the index arrays.
+        """
+        n = len(grp)
+        jump = np.empty(n, dtype=np.bool_)
+        undecided = np.empty(n, dtype=np.bool_)
+        if _steps(*self.args, np.ascontiguousarray(grp), jump, undecided):
+            u = np.flatnonzero(undecided)
+            jump[u] = ~self.exact(u - 1, u)
+        return jump
 
     def exact(self, a: IntArray, b: IntArray) -> BoolArray:
         """The test in numpy (the definition; slow)."""

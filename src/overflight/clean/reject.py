@@ -74,7 +74,7 @@ from overflight.clean._arrays import (
     BoolArray,
     FloatArray,
     IntArray,
-    bool_col,
+    bool_value,
     float_col,
     group_codes,
     sort_order,
@@ -132,24 +132,31 @@ def _gaps(t_s: FloatArray, gap_s: float) -> BoolArray:
     return out
 
 
-def clean_order(
-    codes: IntArray, t_ns: IntArray, rows_of: Callable[[IntArray], pa.Table]
-) -> IntArray:
-    """The order of :func:`clean`: by aircraft and time, then latitude, longitude, null count.
+TieKeys = Callable[[IntArray], tuple[FloatArray, FloatArray, IntArray]]
 
-    ``rows_of(rows)`` returns those rows of the position table (only rows
-    tying on aircraft and time are asked for): among exact copies, the one
-    with fewer nulls comes first and is the one kept.
-    """
+
+def table_tie_keys(table: pa.Table) -> TieKeys:
+    """The ``tie_keys`` of :func:`clean_order` for the rows of ``table``."""
 
     def keys(rows: IntArray) -> tuple[FloatArray, FloatArray, IntArray]:
-        sub = rows_of(rows)
+        sub = table.take(pa.array(rows, type=pa.int64()))
         counts = np.zeros(len(rows), dtype=np.int64)
         for col in sub.columns:
             counts += np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=np.int64)
         return float_col(sub, "latitude"), float_col(sub, "longitude"), counts
 
-    return sort_order(codes, t_ns, keys)
+    return keys
+
+
+def clean_order(codes: IntArray, t_ns: IntArray, tie_keys: TieKeys) -> IntArray:
+    """The order of :func:`clean`: by aircraft and time, then latitude, longitude, null count.
+
+    ``tie_keys(rows)`` returns the latitude, longitude (null as NaN) and
+    number of null fields of those rows of the position table (only rows
+    tying on aircraft and time are asked for): among exact copies, the one
+    with fewer nulls comes first and is the one kept.
+    """
+    return sort_order(codes, t_ns, tie_keys)
 
 
 def clean(
@@ -240,7 +247,7 @@ def clean(
     if presorted is None:
         codes = group_codes(table.column("icao24"))
         t = time_ns(table)
-        order = clean_order(codes, t, lambda rows: table.take(pa.array(rows, type=pa.int64())))
+        order = clean_order(codes, t, table_tie_keys(table))
         table = take_rows(table, order)
         codes, t = codes[order], t[order]
     else:
@@ -250,9 +257,9 @@ def clean(
     alt = float_col(table, "altitude")
     alt_any = np.where(np.isnan(alt), float_col(table, "geoaltitude"), alt)
     gs = float_col(table, "groundspeed")
-    onground, _ = bool_col(table, "onground")
-    known_t = t[t != NULL_TIME]
-    t0 = int(known_t.min()) if len(known_t) else 0
+    onground = bool_value(table, "onground")
+    t_min = int(t.min()) if n else NULL_TIME  # NULL_TIME is the largest int64
+    t0 = t_min if t_min != NULL_TIME else 0
     t_s = (t - t0).astype(np.float64) / 1e9
 
     reason = np.zeros(n, dtype=np.int8)
@@ -337,10 +344,10 @@ def _points(table: pa.Table, reason: npt.NDArray[np.int8]) -> pa.Table:
         table.append_column("valid", pa.array(valid)).append_column("reject_reason", rr),
         POINT_SCHEMA,
     )
-    counts = np.bincount(reason, minlength=len(REASONS) + 1)
+    counts = [np.count_nonzero(reason == i) for i in range(len(REASONS) + 1)]
     stats: dict[str, object] = {
         "records": len(reason),
-        "rejected": int((~valid).sum()),
+        "rejected": len(reason) - int(np.count_nonzero(valid)),
         "reasons": {name: int(counts[i + 1]) for i, name in enumerate(REASONS) if counts[i + 1]},
     }
     return with_stats(out, stats)

@@ -51,12 +51,11 @@ def _segments(
 ) -> tuple[IntArray, IntArray]:
     """First and last candidate index of each segment."""
     n = len(grp)
-    brk = np.ones(n, dtype=bool)
-    jump = np.zeros(n, dtype=bool)
-    if n > 1:
-        a = np.flatnonzero(grp[1:] == grp[:-1])
-        jump[a + 1] = ~feasible(a, a + 1)
-        brk[a + 1] = jump[a + 1]
+    jump = feasible.jumps(grp)  # within an aircraft, incompatible with the previous fix
+    brk = jump.copy()
+    brk[1:] |= grp[1:] != grp[:-1]
+    if n:
+        brk[0] = True
     if breaks is not None and jump.any():
         # extra breaks only matter within the DP's reach of an impossible
         # jump; elsewhere they would only lengthen the DP loop
