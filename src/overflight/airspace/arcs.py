@@ -31,7 +31,11 @@ def unit_vectors(lat: npt.ArrayLike, lon: npt.ArrayLike) -> FloatArray:
     """Points on the unit sphere, shape (..., 3)."""
     p, lm = np.radians(lat), np.radians(lon)
     c = np.cos(p)
-    return np.stack([c * np.cos(lm), c * np.sin(lm), np.sin(p)], axis=-1)
+    out = np.empty((*np.broadcast(p, lm).shape, 3), np.result_type(p, lm))
+    np.multiply(c, np.cos(lm), out=out[..., 0])
+    np.multiply(c, np.sin(lm), out=out[..., 1])
+    out[..., 2] = np.sin(p)
+    return out
 
 
 def arc_frames(a: FloatArray, b: FloatArray) -> FloatArray:

@@ -21,9 +21,13 @@ around its centre that holds every needed sample of every point of the cell
 against the nearest samples of a 3 x 3 lattice of its points; the survivors
 form its list.  Each of its ``SUB x SUB`` sub-cells then tests that list the
 same way against the nearest samples of its centre and corners, and keeps the
-distinct arcs of its survivors: a point is answered by computing its distance
-to those few arcs (a compiled loop,
-:func:`~overflight.airspace.arcs.nearest_listed_m`).  A cell is worked out
+distinct arcs of its survivors (both tests are compiled loops,
+:func:`~overflight.airspace.cellgeom.undominated` and
+:func:`~overflight.airspace.cellgeom.sub_arcs`; the k-d tree queries for the
+dominators are most of what working out a cell costs): a point is answered by
+computing its distance to those few arcs (a compiled loop,
+:func:`~overflight.airspace.arcs.nearest_listed_m`), whose frames are worked
+out the first time a point of the process uses the sub-cell.  A cell is worked out
 once :data:`MIN_POINTS` points have come into it (over the calls of a
 process); the k-d tree answers points of the other cells, of sub-cells with
 more than :data:`MAX_ARCS` arcs (on a crowded coast) and of cells whose list
@@ -41,7 +45,7 @@ import numpy.typing as npt
 
 from overflight.airspace import cache
 from overflight.airspace.arcs import nearest_listed_m, unit_vectors
-from overflight.airspace.cellgeom import caps, cell_ids, corner, lattice, undominated
+from overflight.airspace.cellgeom import caps, cell_ids, corner, lattice, sub_arcs, undominated
 from overflight.airspace.grid import BoolArray, FloatArray, IntArray, sorted_unique
 from overflight.airspace.lookup import distinct_counts, sub_lists
 from overflight.airspace.nearest import MARGIN_M, SampleIndex, tree_workers
@@ -56,13 +60,12 @@ MAX_LIST = 1024
 MAX_ARCS = 256
 #: Cells surely farther than this from every arc get no list (any cap up to it answers them).
 SKIP_BEYOND_M = 500_000.0
-#: Points of one call in a cell before its list is worked out (working out a cell
-#: costs about as much as a few hundred k-d tree queries).
+#: Points in a cell (over the calls of a process) before its list is worked out
+#: (working out a cell costs about as much as a hundred k-d tree queries).
 MIN_POINTS = 64
 #: Largest ball of samples examined for one cell.
 MAX_BALL = 40_000
 _BUILD_CHUNK = 128
-_PAIR_BUDGET = 1 << 21
 _MU = MARGIN_M / EARTH_RADIUS_M
 #: Names the cell lists stored next to the boundary cache; change it with the method.
 CACHE_TAG = "cells-v4"
@@ -84,12 +87,14 @@ class CellLists:
         self._slot = np.zeros(0, np.int64)  # their slots
         self.floor_m = np.zeros(0)
         self.base = np.zeros(0, np.int64)
-        self.start = np.zeros(1, np.int64)
-        self.arcs = np.zeros(0, np.int64)
+        # sub-cell offsets and arcs, in buffers with room to append (see _append)
+        self._start, self._nsub = np.zeros(1, np.int64), 0
+        self._arcs, self._narcs = np.zeros(0, np.int64), 0
         self.added = 0  # cells built since the last save
         # points met so far in cells without a list (this process only)
         self._met_keys = np.zeros(0, np.int64)
         self._met = np.zeros(0, np.int64)
+        self._ready = np.zeros(0, bool)  # per sub-cell: the frames of its arcs are filled
         self._load()
 
     def _load(self) -> None:
@@ -117,7 +122,18 @@ class CellLists:
         if sound:
             self._keys, self._slot = keys.astype(np.int64), slot.astype(np.int64)
             self.floor_m, self.base = floor.astype(np.float64), base.astype(np.int64)
-            self.start, self.arcs = start.astype(np.int64), arcs.astype(np.int64)
+            self._start, self._nsub = start.astype(np.int64), nsub
+            self._arcs, self._narcs = arcs.astype(np.int64), arcs.size
+
+    @property
+    def start(self) -> IntArray:
+        """CSR offsets of the sub-cells' arcs (one more than the sub-cells)."""
+        return self._start[: self._nsub + 1]
+
+    @property
+    def arcs(self) -> IntArray:
+        """The sub-cells' arcs (rows of the index's store), sub-cell after sub-cell."""
+        return self._arcs[: self._narcs]
 
     def save(self) -> None:
         """Write the lists to the index's cache file, when it has one and they grew
@@ -181,6 +197,21 @@ class CellLists:
         self._met_keys, self._met = keys[order], np.concatenate([old, total[keep]])[order]
         return want
 
+    def fill(self, subs: IntArray) -> None:
+        """Work out the frames (:meth:`ArcStore.fill`) of the arcs of sub-cells
+        ``subs`` that have not had them (each sub-cell once per process)."""
+        nsub = self.start.size - 1
+        if self._ready.size < nsub:
+            self._ready = np.concatenate([self._ready, np.zeros(nsub - self._ready.size, bool)])
+        new = subs[~self._ready[subs]]
+        if new.size == 0:
+            return
+        new = sorted_unique(new)
+        n = self.start[new + 1] - self.start[new]
+        within = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+        self.index.store.fill(self.arcs[np.repeat(self.start[new], n) + within])
+        self._ready[new] = True
+
     def lookup_arrays(self) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
         """Sorted cell keys, their slots, and per slot the floor and base."""
         return self._keys, self._slot, self.floor_m, self.base
@@ -200,17 +231,12 @@ class CellLists:
             cell_of = samples = np.zeros(0, np.int64)
             base = np.full(cells.size, LIGHT, np.int64)
         listed = sorted_unique(cell_of)
-        sizes = np.bincount(cell_of, minlength=cells.size)[listed] * SUB * SUB
-        group = np.cumsum(sizes) // _PAIR_BUDGET
-        bounds = np.searchsorted(cell_of, listed)
-        for g in sorted_unique(group).tolist():
-            part = listed[group == g]
-            lo, hi = bounds[group == g][0], np.searchsorted(cell_of, part[-1], side="right")
-            rank = np.searchsorted(part, cell_of[lo:hi])
-            start, arcs = self._subcells(cells[part], rank, samples[lo:hi])
-            base[part] = self.start.size - 1 + SUB * SUB * np.arange(part.size)
-            self.start = np.concatenate([self.start, self.start[-1] + start[1:]])
-            self.arcs = np.concatenate([self.arcs, arcs])
+        if listed.size:
+            start, arcs = self._subcells(cells[listed], np.searchsorted(listed, cell_of), samples)
+            base[listed] = self._nsub + SUB * SUB * np.arange(listed.size)
+            self._start = _append(self._start, self._nsub + 1, self._narcs + start[1:])
+            self._arcs = _append(self._arcs, self._narcs, arcs)
+            self._nsub, self._narcs = self._nsub + start.size - 1, self._narcs + arcs.size
         first = self.floor_m.size
         self.floor_m = np.concatenate([self.floor_m, floor])
         self.base = np.concatenate([self.base, base])
@@ -287,29 +313,22 @@ class CellLists:
         corners = [(row + dy) * (SUB + 1) + col + dx for dy in (0, 1) for dx in (0, 1)]
         pick = np.stack([(SUB + 1) ** 2 + local, *corners], axis=1)  # (nsub, 5)
         dom = near[:, pick].reshape(fine.size, -1)
-        # every sample of a cell's list, in each of its sub-cells
         per_cell = np.bincount(cell_of, minlength=cells.size)
         first = np.cumsum(per_cell) - per_cell
-        sub_of = np.repeat(np.arange(cells.size), nsub)
-        length = per_cell[sub_of]
-        region = np.repeat(np.arange(fine.size), length)
-        offset = np.arange(region.size) - np.repeat(np.cumsum(length) - length, length)
-        cand = samples[first[sub_of[region]] + offset]
-        alive = undominated(idx, c, r, dom, region, cand)
-        region, cand = region[alive], cand[alive]
-        arcs = idx.touch[cand].ravel()
-        region = np.repeat(region, 2)
-        order = np.lexsort((arcs, region))
-        region, arcs = region[order], arcs[order]
-        keep = arcs >= 0
-        keep[1:] &= (arcs[1:] != arcs[:-1]) | (region[1:] != region[:-1])
-        region, arcs = region[keep], arcs[keep]
-        count = np.bincount(region, minlength=fine.size)
-        crowded = count > MAX_ARCS
-        keep = ~crowded[region]
-        count[crowded] = 0
+        count, arcs = sub_arcs(idx, c, r, dom, first, per_cell, samples, nsub, MAX_ARCS)
         start = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
-        return start, arcs[keep]
+        return start, arcs
+
+
+def _append(buf: IntArray, used: int, values: IntArray) -> IntArray:
+    """``buf`` with ``values`` written after its first ``used`` entries; a full
+    buffer is replaced by one twice as long, so appending stays linear."""
+    if used + values.size > buf.size:
+        bigger = np.empty(max(2 * buf.size, used + values.size), buf.dtype)
+        bigger[:used] = buf[:used]
+        buf = bigger
+    buf[used : used + values.size] = values
+    return buf
 
 
 def cell_lists(index: SampleIndex) -> CellLists:
@@ -339,23 +358,18 @@ def fast_distance(
     sub = sub_lists(
         lon, lat, cells, *lists.lookup_arrays(), lists.start, cap, res_deg=RES_DEG, sub=SUB
     )
-    need = np.flatnonzero(sub != -2)
-    p = unit_vectors(lat[need], lon[need])
-    at_kd = sub[need] == -1
-    kd = need[at_kd]
+    kd = np.flatnonzero(sub == -1)
     if kd.size:
-        out[kd] = np.minimum(index.distance(p[at_kd], float(cap[kd].max())), cap[kd])
-    listed = need[~at_kd]
+        p = unit_vectors(lat[kd], lon[kd])
+        out[kd] = np.minimum(index.distance(p, float(cap[kd].max())), cap[kd])
+    listed = np.flatnonzero(sub >= 0)
     if listed.size:
         # fill the frames of every arc used, then walk each point's list once
-        used, _ = distinct_counts(sub[listed])
-        n_used = np.diff(lists.start)[used]
-        within = np.arange(n_used.sum()) - np.repeat(np.cumsum(n_used) - n_used, n_used)
-        index.store.fill(lists.arcs[np.repeat(lists.start[used], n_used) + within])
         s = sub[listed]
+        lists.fill(s)
         start = lists.start[s]
         out[listed] = nearest_listed_m(
-            p[~at_kd],
+            unit_vectors(lat[listed], lon[listed]),
             index.store.all_frames,
             lists.arcs,
             start,

@@ -31,9 +31,15 @@ POINT_COLUMNS = ("country", "countries", "zone", "boundary_distance_m")
 
 def coordinates(points: pa.Table, valid_only: bool = True) -> tuple[FloatArray, FloatArray]:
     """Longitude and latitude as float arrays, NaN where null (or invalid when ``valid_only``)."""
-    lon = points.column("longitude").to_numpy(zero_copy_only=False).astype(np.float64)
-    lat = points.column("latitude").to_numpy(zero_copy_only=False).astype(np.float64)
-    if valid_only and "valid" in points.column_names:
+    masked = valid_only and "valid" in points.column_names
+
+    def column(name: str) -> FloatArray:
+        # a copy unless the mask below makes one (to_numpy may give an Arrow buffer's view)
+        values = points.column(name).to_numpy(zero_copy_only=False)
+        return np.asarray(values.astype(np.float64, copy=not masked), np.float64)
+
+    lon, lat = column("longitude"), column("latitude")
+    if masked:
         valid = points.column("valid").fill_null(False).to_numpy(zero_copy_only=False)
         lon = np.where(valid, lon, np.nan)
         lat = np.where(valid, lat, np.nan)

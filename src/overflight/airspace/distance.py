@@ -20,7 +20,8 @@ nearest edge of any border) and one per user zone, built on first use; most
 points are answered from short per-cell lists of candidate edges
 (:mod:`overflight.airspace.cells`) instead.  Which edges form each border
 is worked out once (:mod:`overflight.airspace.borders`); it and the cell
-lists are stored next to the boundary cache.
+lists are stored next to the boundary cache.  A point repeating the previous
+point's position (and class) is not measured again: it gets the same value.
 :mod:`overflight.airspace.distance_reference` keeps the slower original search
 that the tests compare against.
 """
@@ -133,11 +134,14 @@ def border_index(b: Boundaries) -> BorderIndex:
 
 def _measure(index: SampleIndex | None, lon: FloatArray, lat: FloatArray, cap: float) -> FloatArray:
     """Capped distance to ``index``'s arcs; NaN for a missing coordinate."""
-    out = np.full(lon.size, np.nan)
-    ok = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
+    finite = np.isfinite(lon) & np.isfinite(lat)
     if index is None:
-        out[ok] = cap
-    elif ok.size:
+        return np.where(finite, cap, np.nan)
+    if finite.all():
+        return np.asarray(fast_distance(index, lon, lat, cap), np.float64)
+    out = np.full(lon.size, np.nan)
+    ok = np.flatnonzero(finite)
+    if ok.size:
         out[ok] = fast_distance(index, lon[ok], lat[ok], cap)
     return out
 
@@ -191,13 +195,26 @@ def boundary_distance_m(
     g = np.asarray(group, dtype=np.int64).ravel()
     out = np.full(x.size, np.nan)
     g = np.where(np.isfinite(x) & np.isfinite(y), g, -1)
+    # a point repeating the previous one (position and class) is measured once
+    rep = np.zeros(x.size, bool)
+    rep[1:] = (x[1:] == x[:-1]) & (y[1:] == y[:-1]) & (g[1:] == g[:-1])
+    g = np.where(rep, -1, g)
     if not (g >= 0).any():
         return out
     idx = border_index(b)
-    # group the points by their set of countries (several classes share one)
-    keys = {k: tuple(sorted(group_countries[k])) for k in sorted_unique(g[g >= 0]).tolist()}
-    for codes in sorted(set(keys.values())):
-        sel = np.flatnonzero(np.isin(g, [k for k, c in keys.items() if c == codes]))
+    # group the points by their set of countries (several classes share one):
+    # one stable sort by group keeps each group's points in ascending order
+    present = np.flatnonzero(np.bincount(g[g >= 0]))
+    codes_of = {k: tuple(sorted(group_countries[k])) for k in present.tolist()}
+    groups = sorted(set(codes_of.values()))
+    rank = {codes: i for i, codes in enumerate(groups)}
+    lut = np.full(present[-1] + 2, len(groups), np.int64)  # the last slot: skipped points
+    lut[present] = [rank[codes_of[k]] for k in present.tolist()]
+    of = lut[g]  # g = -1 takes the last slot
+    order = np.argsort(of.astype(np.int16 if len(groups) < 1 << 15 else np.int64), kind="stable")
+    bounds = np.searchsorted(of[order], np.arange(len(groups) + 1))
+    for i, codes in enumerate(groups):
+        sel = order[bounds[i] : bounds[i + 1]]
         if not codes:
             out[sel] = -_outside(idx, x[sel], y[sel], max_distance_m)
             continue
@@ -205,4 +222,6 @@ def boundary_distance_m(
         for code in codes:
             d = np.minimum(d, _measure(idx.country(code), x[sel], y[sel], max_distance_m))
         out[sel] = d
+    if rep.any():
+        out = out[np.maximum.accumulate(np.where(rep, 0, np.arange(x.size)))]
     return out

@@ -90,10 +90,14 @@ class _Fixes:
 def _flight_codes(fid: pa.Array) -> tuple[IntArray, pa.Array]:
     """Index of each row's flight id in the distinct ids in order of appearance (-1 for null)."""
     plain = pa.types.is_string(fid.type) or pa.types.is_large_string(fid.type)
-    if plain and fid.null_count == 0 and not pc.any(pc.less(fid[1:], fid[:-1])).as_py():
-        new = np.ones(len(fid), bool)  # sorted: the runs are the flights (dictionary_encode's)
+    if plain and fid.null_count == 0:
+        new = np.ones(len(fid), bool)
         new[1:] = pc.not_equal(fid[1:], fid[:-1]).to_numpy(zero_copy_only=False)
-        return np.cumsum(new) - 1, fid.filter(pa.array(new))
+        names = fid.filter(pa.array(new))
+        # sorted (no id below the one before it, which can only happen where the
+        # id changes): the runs are the flights, in dictionary_encode's order
+        if not pc.any(pc.less(names[1:], names[:-1])).as_py():
+            return np.cumsum(new) - 1, names
     enc = pc.dictionary_encode(fid)
     codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
     return codes.astype(np.int64), enc.dictionary

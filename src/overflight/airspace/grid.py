@@ -15,7 +15,9 @@ edge touches is settled exactly: the cell stores a reference point of known item
 set and the edges that touch the cell; the parity of crossings between those
 edges and an axis-parallel path from the point to the reference point (first
 along the point's latitude, then along the reference longitude) tells, item by
-item, whether the point is on the same side as the reference point.
+item, whether the point is on the same side as the reference point
+(:func:`crossing_keys`, a compiled loop over each point's cell edges: see
+:mod:`overflight.jit`).
 
 Orientation signs use Shewchuk's static error bound: when a sign cannot be
 certified in double precision (a point on or within ~1e-16 relative of an edge),
@@ -37,6 +39,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 import shapely
+
+from overflight.jit import njit
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -268,3 +272,95 @@ class ClassTable:
         pos = np.minimum(np.searchsorted(self._sorted_keys, keys), self._sorted_keys.size - 1)
         found = self._sorted_keys[pos] == keys
         return np.where(found, self._sorted_ids[pos], -1).astype(np.int32)
+
+
+@njit
+def _crossing_keys(
+    px: FloatArray,
+    py: FloatArray,
+    cell: IntArray,
+    cell_start: IntArray,
+    cell_edges: Int32Array,
+    ax: FloatArray,
+    ay: FloatArray,
+    bx: FloatArray,
+    by: FloatArray,
+    item: Int32Array,
+    item_key: KeyArray,
+    ref_x: FloatArray,
+    ref_y: FloatArray,
+    ref_key: KeyArray,
+    key: KeyArray,
+    unsure: BoolArray,
+) -> None:
+    for i in range(px.size):
+        c = cell[i]
+        x, y, rx, ry = px[i], py[i], ref_x[c], ref_y[c]
+        k = ref_key[c]
+        doubt = False
+        for p in range(cell_start[c], cell_start[c + 1]):
+            e = cell_edges[p]
+            eax, eay, ebx, eby = ax[e], ay[e], bx[e], by[e]
+            # orient() of the edge with p = (x, y), q = (rx, y) and r = (rx, ry)
+            left, right = (eax - x) * (eby - y), (eay - y) * (ebx - x)
+            o_p = left - right
+            u_p = abs(o_p) <= CCW_ERRBOUND * (abs(left) + abs(right))
+            left, right = (eax - rx) * (eby - y), (eay - y) * (ebx - rx)
+            o_q = left - right
+            u_q = abs(o_q) <= CCW_ERRBOUND * (abs(left) + abs(right))
+            left, right = (eax - rx) * (eby - ry), (eay - ry) * (ebx - rx)
+            o_r = left - right
+            u_r = abs(o_r) <= CCW_ERRBOUND * (abs(left) + abs(right))
+            s1 = (eay > y) != (eby > y)
+            s2 = (eax > rx) != (ebx > rx)
+            if (s1 and ((o_p > 0) != (o_q > 0))) != (s2 and ((o_q > 0) != (o_r > 0))):
+                k ^= item_key[item[e]]
+            in_box = min(eax, ebx) <= x <= max(eax, ebx) and min(eay, eby) <= y <= max(eay, eby)
+            if (u_p and in_box) or ((s1 or s2) and (u_p or u_q or u_r)):
+                doubt = True
+        key[i] = k
+        unsure[i] = doubt
+
+
+def crossing_keys(
+    px: FloatArray,
+    py: FloatArray,
+    cell: IntArray,
+    cell_start: IntArray,
+    cell_edges: Int32Array,
+    edges: Edges,
+    item_key: KeyArray,
+    ref_x: FloatArray,
+    ref_y: FloatArray,
+    ref_key: KeyArray,
+) -> tuple[KeyArray, BoolArray]:
+    """Item-set key of each point of a level-1 cell that edges touch, and whether
+    an orientation sign on its path was uncertain (see the module docstring).
+
+    The path from ``(px, py)`` runs along the point's latitude to the cell's
+    reference longitude, then along it to the reference point; every edge of
+    the cell crossed on the way toggles its item's key (``item_key``).  A
+    compiled loop (:mod:`overflight.jit`) with :func:`orient`'s arithmetic;
+    every cell must list at least one edge.
+    """
+    key = np.empty(px.size, np.uint64)
+    unsure = np.empty(px.size, np.bool_)
+    _crossing_keys(
+        np.ascontiguousarray(px, np.float64),
+        np.ascontiguousarray(py, np.float64),
+        np.ascontiguousarray(cell, np.int64),
+        np.ascontiguousarray(cell_start, np.int64),  # plain arrays, not memory maps
+        np.ascontiguousarray(cell_edges, np.int32),
+        np.ascontiguousarray(edges.ax, np.float64),
+        np.ascontiguousarray(edges.ay, np.float64),
+        np.ascontiguousarray(edges.bx, np.float64),
+        np.ascontiguousarray(edges.by, np.float64),
+        np.ascontiguousarray(edges.item, np.int32),
+        np.ascontiguousarray(item_key, np.uint64),
+        np.ascontiguousarray(ref_x, np.float64),
+        np.ascontiguousarray(ref_y, np.float64),
+        np.ascontiguousarray(ref_key, np.uint64),
+        key,
+        unsure,
+    )
+    return key, unsure

@@ -32,6 +32,7 @@ from overflight.airspace.grid import (
     IntArray,
     KeyArray,
     Scanline,
+    crossing_keys,
     edge_cells,
     item_keys,
     orient,
@@ -260,30 +261,20 @@ class GridIndex:
     def _exact_chunk(self, px: FloatArray, py: FloatArray, cell: IntArray) -> Int32Array:
         if px.size == 0:
             return np.zeros(0, np.int32)
-        start = self.cell_start[cell]
-        pt, pos, first = _csr_pairs(start, self.cell_start[cell + 1] - start)
-        e = self.cell_edges[pos]
-        ed = self.edges
-        ax, ay, bx, by = ed.ax[e], ed.ay[e], ed.bx[e], ed.by[e]
-        x, y = px[pt], py[pt]
-        rx, ry = self.ref_x[cell][pt], self.ref_y[cell][pt]
-        o_p, u_p = orient(ax, ay, bx, by, x, y)
-        o_q, u_q = orient(ax, ay, bx, by, rx, y)
-        o_r, u_r = orient(ax, ay, bx, by, rx, ry)
-        s1 = (ay > y) != (by > y)
-        s2 = (ax > rx) != (bx > rx)
-        cross = (s1 & ((o_p > 0) != (o_q > 0))) ^ (s2 & ((o_q > 0) != (o_r > 0)))
-        in_box = (
-            (x >= np.minimum(ax, bx))
-            & (x <= np.maximum(ax, bx))
-            & (y >= np.minimum(ay, by))
-            & (y <= np.maximum(ay, by))
+        key, unsure = crossing_keys(
+            px,
+            py,
+            cell,
+            self.cell_start,
+            self.cell_edges,
+            self.edges,
+            self.classes.item_key,
+            self.ref_x,
+            self.ref_y,
+            self.ref_key,
         )
-        unsure = (u_p & in_box) | ((s1 | s2) & (u_p | u_q | u_r))
-        toggle = np.where(cross, self.classes.item_key[ed.item[e]], np.uint64(0))
-        key = self.ref_key[cell] ^ np.bitwise_xor.reduceat(toggle, first)
         ids = self.classes.ids(key)
-        redo = np.logical_or.reduceat(unsure, first) | (ids < 0)
+        redo = unsure | (ids < 0)
         if redo.any():
             idx = np.flatnonzero(redo)
             sets = self.exact_sets(px[idx], py[idx])
