@@ -17,12 +17,14 @@ from overflight import ingest
 from overflight.engine.partition import (
     SPILL_SCHEMA,
     Source,
+    bucket_plan,
     conform_encoded,
     groups,
     map_sources,
     partition_ids,
     plan_sources,
     read_partition,
+    read_sources,
     spill_files,
 )
 from overflight.errors import FormatError, InputError
@@ -163,3 +165,43 @@ def test_streamed_file_without_some_string_columns(messages: pa.Table, tmp_path:
         expected = conform(t).filter(pa.array(ids == p)).combine_chunks()
         assert read_partition(tmp_path / "spill", p).equals(expected)
     assert res.total == messages.num_rows
+
+
+def test_bucket_files_read_as_their_spill_would_hold_them(
+    messages: pa.Table, tmp_path: Path
+) -> None:
+    """A bucketed partition read directly equals the spill of the same rows by the map step."""
+    root = tmp_path / "ds"
+    half = messages.num_rows // 2  # two writers: two files per bucket
+    write_dataset(messages.slice(0, half), root, buckets=3, tag="a")
+    write_dataset(messages.slice(half), root, buckets=3, tag="b")
+    sources = plan_sources([root])
+    plan = bucket_plan(sources, 3)
+    assert plan is not None and all(len(g) > 1 for g in plan.values())
+    spill = tmp_path / "spill"
+    map_sources(sources, spill, 3)
+    for p, group in plan.items():
+        assert read_sources(group).equals(read_partition(spill, p)), p
+
+
+def test_bucket_files_of_different_schemas_or_damaged(messages: pa.Table, tmp_path: Path) -> None:
+    """Files without a shared schema are read one by one; a damaged one is named."""
+    root = tmp_path / "ds"
+    third = messages.num_rows // 3
+    for i in range(3):
+        write_dataset(messages.slice(i * third, third), root, buckets=1, tag=str(i))
+    files = [s.path for s in plan_sources([root])]
+    assert len(files) > 2
+    expected = read_sources([Source(f, True) for f in files])
+    # a file with fewer columns: its rows get nulls there, as the map step gives them
+    t = pq.read_table(files[1]).drop_columns(["callsign", "squawk"])
+    pq.write_table(t, files[1])
+    got = read_sources([Source(f, True) for f in files])
+    lo = pq.ParquetFile(files[0]).metadata.num_rows
+    n = t.num_rows
+    assert got.column("callsign").slice(lo, n).null_count == n
+    keep = [c for c in got.column_names if c not in ("callsign", "squawk")]
+    assert got.select(keep).equals(expected.select(keep))
+    files[2].write_bytes(b"PAR1 not really")
+    with pytest.raises(FormatError, match=files[2].name):
+        read_sources([Source(f, True) for f in files])

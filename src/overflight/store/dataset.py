@@ -90,6 +90,22 @@ class _Open:
     rows: int = 0
 
 
+def default_max_open(buckets: int | None) -> int:
+    """Files a writer keeps open: 64, or with aircraft buckets up to 2048 (a quarter
+    of the process's file limit), since a bucket whose file was closed gets a new
+    file, and a dataset of many small files reads slowly."""
+    if buckets is None:
+        return 64
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        limit = 1 << 16 if soft == resource.RLIM_INFINITY else int(soft)
+    except (ImportError, OSError, ValueError):  # not on every platform
+        limit = 1024
+    return max(64, min(2048, limit // 4))
+
+
 def check_buckets(buckets: int | None) -> None:
     """Refuse a bucket count the layout cannot hold (:data:`BUCKETS_MAX`)."""
     if buckets is not None and not 1 <= buckets < BUCKETS_MAX:
@@ -99,7 +115,8 @@ def check_buckets(buckets: int | None) -> None:
 class PartitionedWriter:
     """Writes tables into the day-partitioned GeoParquet layout, in any order.
 
-    Holds one open Parquet file per partition key seen (at most ``max_open``;
+    Holds one open Parquet file per partition key seen (at most ``max_open``,
+    default :func:`default_max_open`;
     the least recently used is closed and a new file started when needed) and
     buffers rows per key until ``row_group_rows`` are there, so memory stays
     bounded by ``max_buffered_rows`` whatever is written.  Not thread-safe;
@@ -134,7 +151,7 @@ class PartitionedWriter:
         compression: str = "zstd",
         row_group_rows: int = 262_144,
         max_buffered_rows: int = 2_000_000,
-        max_open: int = 64,
+        max_open: int | None = None,
     ) -> None:
         if region_deg is not None and region_deg not in REGION_DEGREES:
             raise StoreError(f"region_deg must be one of {REGION_DEGREES}, got {region_deg}")
@@ -146,7 +163,7 @@ class PartitionedWriter:
         self.compression = compression
         self.row_group_rows = row_group_rows
         self.max_buffered_rows = max_buffered_rows
-        self.max_open = max_open
+        self.max_open = max_open if max_open is not None else default_max_open(buckets)
         self.rows = 0
         self.files: list[Path] = []
         self.columns: list[str] = []
