@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from overflight.airspace import Boundaries
     from support.report_sample import Sample
     from support.web_store import Built
 
@@ -28,6 +29,18 @@ def _traffic_samples() -> Path | None:
         return None
     p = Path(spec.origin).parent / "data" / "samples"
     return p if p.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def boundaries() -> Boundaries:
+    """The default boundaries (npm packages), loaded once per run, or skip with the reason."""
+    from overflight.airspace import load_boundaries
+    from overflight.errors import BoundaryError
+
+    try:
+        return load_boundaries()
+    except BoundaryError as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="session")

@@ -16,9 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pytest
 
-from overflight.airspace import Boundaries, cells, load_boundaries
+from overflight.airspace import Boundaries, cells
 from overflight.airspace.cellgeom import cell_ids
 from overflight.airspace.cellgeom import sub_arcs as compiled_sub_arcs
 from overflight.airspace.cellgeom import undominated as compiled_undominated
@@ -26,18 +25,9 @@ from overflight.airspace.cells import CellLists
 from overflight.airspace.distance import border_index, boundary_distance_m
 from overflight.airspace.distance_reference import boundary_distance_m_reference
 from overflight.airspace.nearest import MARGIN_M, SampleIndex
-from overflight.errors import BoundaryError
 from overflight.geodesy import EARTH_RADIUS_M
 
 _MU = MARGIN_M / EARTH_RADIUS_M
-
-
-@pytest.fixture(scope="module")
-def boundaries() -> Boundaries:
-    try:
-        return load_boundaries()
-    except BoundaryError as exc:
-        pytest.skip(str(exc))
 
 
 def _undominated_numpy(

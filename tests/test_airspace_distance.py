@@ -16,7 +16,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from overflight.airspace import Boundaries, cells, load_boundaries
+from overflight.airspace import Boundaries, cells
 from overflight.airspace.arcs import arc_distance_m, arc_frames, nearest_listed_m, unit_vectors
 from overflight.airspace.boundaries import Layer
 from overflight.airspace.cellgeom import cell_ids
@@ -29,7 +29,6 @@ from overflight.airspace.distance_reference import (
 )
 from overflight.airspace.lookup import sub_lists
 from overflight.airspace.nearest import SampleIndex
-from overflight.errors import BoundaryError
 from overflight.geodesy import destination
 from overflight.ingest import read
 
@@ -39,14 +38,6 @@ def every_cell(monkeypatch: pytest.MonkeyPatch) -> None:
     """Work out the candidate list of every cell met, however few points it has
     (by default scattered points go to the k-d tree instead)."""
     monkeypatch.setattr(cells, "MIN_POINTS", 1)
-
-
-@pytest.fixture(scope="module")
-def boundaries() -> Boundaries:
-    try:
-        return load_boundaries()
-    except BoundaryError as exc:
-        pytest.skip(str(exc))
 
 
 def _same(new: np.ndarray, ref: np.ndarray) -> None:

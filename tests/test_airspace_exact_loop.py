@@ -14,20 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pytest
 
-from overflight.airspace import Boundaries, load_boundaries
+from overflight.airspace import Boundaries
 from overflight.airspace.grid import crossing_keys as compiled
 from overflight.airspace.grid import orient
-from overflight.errors import BoundaryError
-
-
-@pytest.fixture(scope="module")
-def boundaries() -> Boundaries:
-    try:
-        return load_boundaries()
-    except BoundaryError as exc:
-        pytest.skip(str(exc))
 
 
 def _crossing_keys_numpy(

@@ -11,17 +11,8 @@ import pyarrow as pa
 import pytest
 import shapely
 
-from overflight.airspace import Boundaries, horizon_km, load_boundaries, observation_reach
-from overflight.errors import BoundaryError
+from overflight.airspace import Boundaries, horizon_km, observation_reach
 from overflight.geodesy import EARTH_RADIUS_M, haversine_m
-
-
-@pytest.fixture(scope="module")
-def boundaries() -> Boundaries:
-    try:
-        return load_boundaries()
-    except BoundaryError as exc:
-        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="module")

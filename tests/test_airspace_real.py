@@ -19,19 +19,11 @@ import pytest
 import shapely
 from pyogrio.raw import read
 
-from overflight.airspace import Boundaries, classify_points, load_boundaries
+from overflight.airspace import Boundaries, classify_points
 from overflight.airspace.sources import find_default
 from overflight.errors import BoundaryError
 
 GEOD = pyproj.Geod(ellps="WGS84")
-
-
-@pytest.fixture(scope="module")
-def boundaries() -> Boundaries:
-    try:
-        return load_boundaries()
-    except BoundaryError as exc:
-        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="module")
