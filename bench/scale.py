@@ -69,7 +69,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-MONTH_POINTS = 3.0e9  # a month of OpenSky state vectors (see docs/scale.md)
+MONTH_POINTS = 3.0e9  # a month of OpenSky state vectors (see the README, Throughput)
 
 
 def vmhwm_kb() -> int:
