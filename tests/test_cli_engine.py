@@ -163,3 +163,23 @@ def test_store_export_with_buckets_skips_the_map(inputs: list[Path], tmp_path: P
     # a bucket count the layout cannot hold is refused before anything is written
     code, text = _run("store", "export", db, tmp_path / "bad", "--buckets", "0")
     assert code == 1 and "buckets must be" in text and not (tmp_path / "bad").exists()
+
+
+def test_store_export_of_flights_and_events(inputs: list[Path], tmp_path: Path) -> None:
+    """Flights and events go by the day of their start; a table without a time is refused."""
+    first = tmp_path / "first"
+    assert _run("analyze", *inputs, "--out", first, "--no-report")[0] == 0
+    db = tmp_path / "s.duckdb"
+    assert _run("store", "append", db, first)[0] == 0
+    for table in ("flights", "events"):
+        out = tmp_path / table
+        code, text = _run("store", "export", db, out, "--table", table, "--buckets", "2")
+        assert code == 0, text
+        stored = pq.read_table(first / f"{table}.parquet")
+        exported = read_dataset(out)
+        assert exported.num_rows == stored.num_rows > 0
+        days = {str(d)[:10] for d in stored.column("start").to_pylist()}
+        assert {p.name for p in out.glob("day=*")} == {f"day={d}" for d in days}
+    code, text = _run("store", "export", db, tmp_path / "x", "--table", "analyses")
+    assert code == 1 and "no timestamp or start column" in text
+    assert not (tmp_path / "x").exists()

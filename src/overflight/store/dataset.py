@@ -49,6 +49,7 @@ from overflight.store.layout import (
     key_path,
     partition_keys,
     split_by_key,
+    time_column,
     wkb_points,
     write_layout_file,
     write_options,
@@ -188,6 +189,8 @@ class PartitionedWriter:
             return
         if self.buckets is not None and "icao24" not in table.column_names:
             raise StoreError("aircraft buckets need an icao24 column")
+        if time_column(table.column_names) is None:
+            raise StoreError("the layout splits rows by day: expected a timestamp or start column")
         if self._schema is None:
             self._schema = table.schema.remove_metadata()
             self.columns = list(table.column_names)

@@ -8,7 +8,8 @@ Layout (hive style, one folder level per key, GeoParquet files)::
       day=2024-01-31/region=N40E000/part-00000-0.parquet   (with region_deg)
       day=2024-01-31/bucket=7/part-0-3.parquet             (with buckets)
 
-* ``day`` is the UTC date of ``timestamp``; rows without a time go to
+* ``day`` is the UTC date of ``timestamp`` (of ``start`` for tables of
+  flights and events, which have no ``timestamp``); rows without a time go to
   ``day=__HIVE_DEFAULT_PARTITION__`` (the hive convention for null).
 * ``region`` (optional) is the ``region_deg`` x ``region_deg`` tile holding
   the position, named by its south-west corner (``N40E000``, ``S35W060``);
@@ -234,6 +235,18 @@ def coordinates(table: pa.Table) -> tuple[npt.NDArray[np.float64], npt.NDArray[n
     return col("longitude"), col("latitude")
 
 
+def time_column(names: Iterable[str]) -> str | None:
+    """The column whose UTC date is a row's ``day``: ``timestamp``, else ``start``.
+
+    Examples
+    --------
+    >>> time_column(["icao24", "start", "stop"]), time_column(["icao24"])
+    ('start', None)
+    """
+    names = list(names)
+    return next((c for c in ("timestamp", "start") if c in names), None)
+
+
 def partition_keys(
     table: pa.Table, region_deg: int | None, buckets: int | None = None
 ) -> npt.NDArray[np.int64]:
@@ -249,7 +262,10 @@ def partition_keys(
     >>> [key_path(int(k), None, 7) for k in partition_keys(t, None, 7)]
     ['day=1970-01-02/bucket=3', 'day=__HIVE_DEFAULT_PARTITION__/bucket=3']
     """
-    day = day_numbers(table.column("timestamp"))
+    column = time_column(table.column_names)
+    if column is None:
+        raise KeyError("a table in the layout needs a timestamp (or start) column")
+    day = day_numbers(table.column(column))
     day = np.where(day == -(2**62), NULL_DAY, day)
     if region_deg is None:
         tile = np.zeros(len(day), dtype=np.int64)
