@@ -175,3 +175,15 @@ def test_bad_options_exit_1(tmp_path: Path, args: list[str]) -> None:
     code, text = _run("analyze", f, "--out", tmp_path / "o", *args, *FAST)
     assert code == 1
     assert "overflight analyze: error:" in text
+
+
+def test_an_input_that_gives_nothing_is_explained(shared_data: Path, tmp_path: Path) -> None:
+    """pyModeS's Comm-B sample: DF20 replies only, so no squitter confirms any address."""
+    pms = pytest.importorskip("pyModeS")
+    path = shared_data / "raw_modes" / "pymodes_sample_data_commb_df20.csv"
+    frames = [r[-1] for r in csv.reader(path.read_text(encoding="utf-8-sig").splitlines()) if r]
+    assert {pms.decode(f)["df"] for f in frames} == {20}  # no DF11/17/18 confirms an address
+    code, text = _run("analyze", path, "--out", tmp_path / "o", "--no-airspace", "--no-report")
+    assert code == 0, text
+    assert f"none of its {len(frames):,} records gave a message" in text
+    assert f"unknown_address {len(frames):,}" in text and "no squitter" in text

@@ -45,7 +45,38 @@ REASON_TEXT = {
     "no_start": "no START line before it",
     "start_time": "the START line's time does not parse",
     "clock_reset": "the receiver clock went back (a restart without a START line)",
+    "crc": "its CRC does not check",
+    "length": "the wrong length for its downlink format",
+    "unsupported_df": "a downlink format that carries none of the table's fields",
+    "unknown_address": "a reply whose address only its parity gives (DF0/4/5/16/20/21), "
+    "from an aircraft that no squitter in the file confirms",
+    "no_field": "a valid frame that carries no position, altitude, speed, callsign or squawk",
 }
+
+
+def unused_inputs(stats: dict[str, Any]) -> list[str]:
+    """One line for each input whose records all were left out, saying why.
+
+    ``stats`` maps each input to its reader statistics (:func:`read_inputs`).
+
+    Examples
+    --------
+    >>> unused_inputs({"a.csv": {"records": 3, "rows": 0, "reasons": {"crc": 3}}})
+    ['a.csv: none of its 3 records gave a message: crc 3 (its CRC does not check)']
+    """
+    lines = []
+    for path, st in stats.items():
+        records = int(st.get("records") or 0)
+        if records == 0 or int(st.get("rows", -1)) != 0:
+            continue
+        reasons = sorted(st.get("reasons", {}).items(), key=lambda kv: -int(kv[1]))
+        why = "; ".join(
+            f"{k} {int(v):,}" + (f" ({REASON_TEXT[k]})" if k in REASON_TEXT else "")
+            for k, v in reasons
+        )
+        why = why or "no reason given"
+        lines.append(f"{path}: none of its {records:,} records gave a message: {why}")
+    return lines
 
 
 def check_invalid(path: str | Path, fmt: str, stats: dict[str, Any], on_invalid: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -104,6 +104,13 @@ def print_summary(result: pipeline.AnalyzeResult) -> None:
     for f in result.files:
         table.add_row("wrote", str(f))
     out_console.print(table)
+    print_unused(result.stats)
+
+
+def print_unused(stats: dict[str, Any]) -> None:
+    """Say on stderr which inputs gave nothing at all, and why."""
+    for line in pipeline.unused_inputs(stats):
+        err_console.print(f"note: {line}", markup=False, highlight=False)
 
 
 def context_spec(

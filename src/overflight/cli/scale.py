@@ -21,7 +21,7 @@ import typer
 from rich.table import Table
 
 from overflight import engine, pipeline, trends
-from overflight.cli._common import errors_as_exit, out_console, store_app
+from overflight.cli._common import errors_as_exit, out_console, print_unused, store_app
 from overflight.engine.partition import estimate_rows, plan_sources
 from overflight.engine.tasks import resolve_context
 from overflight.store.export import export as export_store
@@ -158,6 +158,7 @@ def print_engine_summary(result: engine.EngineResult) -> None:
     for f in result.files:
         table.add_row("wrote", str(f))
     out_console.print(table)
+    print_unused(result.stats.get("input_stats", {}))
 
 
 def trends_with_engine(
