@@ -55,6 +55,9 @@ SPILL_SCHEMA = conform(MESSAGE_SCHEMA.empty_table()).schema
 #: Suffix of the spill files (Arrow IPC stream format).
 SPILL_SUFFIX = ".arrow"
 
+#: The ``format`` of a streamed Parquet input in the run's input statistics.
+STREAMED_FORMAT = "parquet (streamed)"
+
 #: Columns a Parquet file needs to be streamed as it is.
 STREAM_COLUMNS = frozenset({"timestamp", "icao24", "latitude", "longitude"})
 
@@ -107,9 +110,8 @@ def plan_sources(
                 raise InputError("expected a file or a partitioned dataset folder (day=...)", p)
             n = dataset_buckets(p)
             for f in dataset_files(p, days):
-                rows = _streamable(f)
                 bucket = path_bucket(f, p) if n is not None else None
-                sources.append(Source(f, rows is not None, rows, bucket, n))
+                sources.append(Source(f, True, _streamable(f), bucket, n))
             continue
         if not p.is_file():
             raise InputError("no such file", p)
@@ -136,7 +138,7 @@ def source_tables(
         for batch in iter_batches([source.path], cols, batch_rows, DICTIONARY_COLUMNS):
             rows += batch.num_rows
             yield pa.Table.from_batches([batch]), None
-        yield SPILL_SCHEMA.empty_table(), {"format": "parquet (streamed)", "records": rows}
+        yield SPILL_SCHEMA.empty_table(), {"format": STREAMED_FORMAT, "records": rows}
         return
     fmt = options.fmt or ("table" if options.mapping else ingest.detect_format(source.path))
     table = ingest.read(source.path, fmt=fmt, **options.reader_options(fmt))
@@ -358,6 +360,18 @@ def _read_spill(path: Path) -> pa.Table:
         raise FormatError(f"cannot read spill file ({exc})", path) from exc
 
 
+def _bucket_count(sources: Sequence[Source]) -> int | None:
+    """The inputs' common number of aircraft buckets, when every source is a
+    streamed file of a bucketed dataset (the same count for all), else None."""
+    counts = {s.buckets for s in sources}
+    if not sources or len(counts) != 1:
+        return None
+    n = counts.pop()
+    if n is None or any(s.bucket is None or not s.streamed for s in sources):
+        return None
+    return n
+
+
 def bucket_partitions(sources: Sequence[Source], at_least: int) -> int | None:
     """Partitions that read the inputs' aircraft buckets directly, or None.
 
@@ -374,11 +388,8 @@ def bucket_partitions(sources: Sequence[Source], at_least: int) -> int | None:
     >>> bucket_partitions(s, 5), bucket_partitions(s, 13), bucket_partitions(s[:1], 1)
     (6, None, 1)
     """
-    counts = {s.buckets for s in sources}
-    if not sources or len(counts) != 1:
-        return None
-    n = counts.pop()
-    if n is None or any(s.bucket is None or not s.streamed for s in sources):
+    n = _bucket_count(sources)
+    if n is None:
         return None
     return next((d for d in range(max(at_least, 1), n + 1) if n % d == 0), None)
 
@@ -394,8 +405,8 @@ def bucket_plan(sources: Sequence[Source], partitions: int) -> dict[int, list[So
     >>> bucket_plan(s, 3) is None
     True
     """
-    n = sources[0].buckets if sources else None
-    if n is None or n % partitions or bucket_partitions(sources, 1) is None:
+    n = _bucket_count(sources)
+    if n is None or n % partitions:
         return None
     plan: dict[int, list[Source]] = {}
     for s in sources:
@@ -408,7 +419,7 @@ def planned_maps(plan: dict[int, list[Source]], partitions: int) -> MapResult:
     """What a map step would have reported for inputs read by :func:`bucket_plan`."""
     rows = [sum(s.rows or 0 for s in plan.get(p, [])) for p in range(partitions)]
     stats = {
-        str(s.path): {"format": "parquet (streamed)", "records": s.rows or 0}
+        str(s.path): {"format": STREAMED_FORMAT, "records": s.rows or 0}
         for group in plan.values()
         for s in group
     }
