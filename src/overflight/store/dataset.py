@@ -49,7 +49,6 @@ from overflight.store.layout import (
     key_path,
     partition_keys,
     split_by_key,
-    time_column,
     wkb_points,
     write_layout_file,
     write_options,
@@ -187,16 +186,12 @@ class PartitionedWriter:
             table = pa.Table.from_batches([table])
         if table.num_rows == 0:
             return
-        if self.buckets is not None and "icao24" not in table.column_names:
-            raise StoreError("aircraft buckets need an icao24 column")
-        if time_column(table.column_names) is None:
-            raise StoreError("the layout splits rows by day: expected a timestamp or start column")
+        if self._schema is not None and table.schema.remove_metadata() != self._schema:
+            table = table.select(self.columns).cast(self._schema)
+        keys = partition_keys(table, self.region_deg, self.buckets)  # checks the columns
         if self._schema is None:
             self._schema = table.schema.remove_metadata()
             self.columns = list(table.column_names)
-        elif table.schema.remove_metadata() != self._schema:
-            table = table.select(self.columns).cast(self._schema)
-        keys = partition_keys(table, self.region_deg, self.buckets)
         for key, part in split_by_key(table, keys):
             self._buffers.setdefault(key, []).append(part)
             self._buffered[key] = self._buffered.get(key, 0) + part.num_rows

@@ -57,6 +57,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from overflight.errors import StoreError
 from overflight.schema import TIMESTAMP
 
 LAYOUT = "overflight-day"
@@ -264,7 +265,9 @@ def partition_keys(
     """
     column = time_column(table.column_names)
     if column is None:
-        raise KeyError("a table in the layout needs a timestamp (or start) column")
+        raise StoreError("the layout splits rows by day: expected a timestamp or start column")
+    if buckets is not None and "icao24" not in table.column_names:
+        raise StoreError("aircraft buckets need an icao24 column")
     day = day_numbers(table.column(column))
     day = np.where(day == -(2**62), NULL_DAY, day)
     if region_deg is None:
