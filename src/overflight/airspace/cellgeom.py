@@ -128,15 +128,8 @@ def undominated(
     the module docstring of :mod:`~overflight.airspace.cells`.
     """
     alive = np.empty(samples.size, bool)
-    cos_h, bar_h = dominance_terms(idx)
     _undominated(
-        np.ascontiguousarray(idx.xyz, np.float64),
-        cos_h,
-        bar_h,
-        np.ascontiguousarray(c, np.float64),
-        np.cos(r),
-        np.sin(r),
-        np.ascontiguousarray(dom, np.int64),
+        *_cap_terms(idx, c, r, dom),
         np.ascontiguousarray(region, np.int64),
         np.ascontiguousarray(samples, np.int64),
         alive,
@@ -153,6 +146,23 @@ def dominance_terms(idx: SampleIndex) -> tuple[FloatArray, FloatArray]:
         found = (cos_h, cos_h * np.sin(_MU) + 1e-15)
         idx._dominance_terms = found  # type: ignore[attr-defined]
     return found  # type: ignore[no-any-return]
+
+
+def _cap_terms(
+    idx: SampleIndex, c: FloatArray, r: FloatArray, dom: IntArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, IntArray]:
+    """The first arguments of both compiled loops: the samples, their dominance
+    terms, the regions' caps (centre, cos and sin of the radius) and dominators."""
+    cos_h, bar_h = dominance_terms(idx)
+    return (
+        np.ascontiguousarray(idx.xyz, np.float64),
+        cos_h,
+        bar_h,
+        np.ascontiguousarray(c, np.float64),
+        np.cos(r),
+        np.sin(r),
+        np.ascontiguousarray(dom, np.int64),
+    )
 
 
 @njit
@@ -229,15 +239,8 @@ def sub_arcs(
     nreg = first.size * nsub
     if samples.size == 0:
         return np.zeros(nreg, np.int64), np.zeros(0, np.int64)
-    cos_h, bar_h = dominance_terms(idx)
     count, arcs = _sub_arcs(
-        np.ascontiguousarray(idx.xyz, np.float64),
-        cos_h,
-        bar_h,
-        np.ascontiguousarray(c, np.float64),
-        np.cos(r),
-        np.sin(r),
-        np.ascontiguousarray(dom, np.int64),
+        *_cap_terms(idx, c, r, dom),
         np.ascontiguousarray(first, np.int64),
         np.ascontiguousarray(per_cell, np.int64),
         np.ascontiguousarray(samples, np.int64),
