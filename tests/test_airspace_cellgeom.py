@@ -22,10 +22,11 @@ from overflight.airspace.cellgeom import cell_ids
 from overflight.airspace.cellgeom import sub_arcs as compiled_sub_arcs
 from overflight.airspace.cellgeom import undominated as compiled_undominated
 from overflight.airspace.cells import CellLists
-from overflight.airspace.distance import border_index, boundary_distance_m
+from overflight.airspace.distance import boundary_distance_m
 from overflight.airspace.distance_reference import boundary_distance_m_reference
 from overflight.airspace.nearest import MARGIN_M, SampleIndex
 from overflight.geodesy import EARTH_RADIUS_M
+from support.borders import fresh_border_index
 
 _MU = MARGIN_M / EARTH_RADIUS_M
 
@@ -88,13 +89,7 @@ def _sub_arcs_numpy(
 
 
 def test_compiled_lists_equal_numpy(boundaries: Boundaries, monkeypatch: Any) -> None:
-    idx = border_index(boundaries)
-    rows = np.searchsorted(idx._union, idx.borders.of("FRA"))
-    eids = idx._union[rows]
-    e = boundaries.index.edges
-    chained = np.zeros(rows.size, bool)
-    chained[:-1] = (e.ax[eids[1:]] == e.bx[eids[:-1]]) & (e.ay[eids[1:]] == e.by[eids[:-1]])
-    index = SampleIndex(idx.store, rows, chained)  # no cache file: every cell is built here
+    index = fresh_border_index(boundaries, "FRA")  # no cache file: every cell is built here
     calls = {"undominated": 0, "sub_arcs": 0}
 
     def undominated(*args: Any) -> np.ndarray:

@@ -31,6 +31,7 @@ from overflight.airspace.lookup import sub_lists
 from overflight.airspace.nearest import SampleIndex
 from overflight.geodesy import destination
 from overflight.ingest import read
+from support.borders import fresh_border_index
 
 
 @pytest.fixture
@@ -258,13 +259,7 @@ def test_compiled_list_minimum_equals_numpy_formula(seed: int, spread_deg: float
 def test_sparse_cells_get_lists_over_several_calls(boundaries: Boundaries) -> None:
     """A cell crossed by a few points per call is worked out once MIN_POINTS have
     come in all (a month streamed in partitions); answers are the same before and after."""
-    idx = border_index(boundaries)
-    rows = np.searchsorted(idx._union, idx.borders.of("FRA"))
-    eids = idx._union[rows]
-    e = boundaries.index.edges
-    chained = np.zeros(rows.size, bool)
-    chained[:-1] = (e.ax[eids[1:]] == e.bx[eids[:-1]]) & (e.ay[eids[1:]] == e.by[eids[:-1]])
-    index = SampleIndex(idx.store, rows, chained)  # no cache file: starts empty
+    index = fresh_border_index(boundaries, "FRA")  # no cache file: starts empty
     rng = np.random.default_rng(5)
     per_call = 10
     calls = -(-cells.MIN_POINTS // per_call)

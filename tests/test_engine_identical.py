@@ -30,12 +30,23 @@ SAMPLES = (
 SPEC = engine.ContextSpec(airspace_enabled=False)
 
 
+def _generated(samples: Path, folder: Path, buckets: int | None = None) -> Path:
+    """The samples over three days and multiplied (with ``buckets``: split by aircraft)."""
+    base, _ = load_base([samples / s for s in SAMPLES])
+    root = folder / "dataset"
+    params = GeneratorParams(points=3 * base.num_rows + 1234, seed=7, days=3, buckets=buckets)
+    generate(root, params, base)
+    return root
+
+
+def dataset_rows(root: Path) -> int:
+    """Rows of a generated dataset, as its files hold them."""
+    return read_dataset(root, columns=["icao24"]).num_rows
+
+
 @pytest.fixture(scope="module")
 def multiday(traffic_samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base, _ = load_base([traffic_samples / s for s in SAMPLES])
-    root = tmp_path_factory.mktemp("multiday") / "dataset"
-    generate(root, GeneratorParams(points=3 * base.num_rows + 1234, seed=7, days=3), base)
-    return root
+    return _generated(traffic_samples, tmp_path_factory.mktemp("multiday"))
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +95,7 @@ def test_local_engine_matches_in_memory(
     assert res.partitions == partitions
     done = [e.done for e in events if e.phase == "process"]
     assert done == sorted(done) and done[-1] == events[-1].total
-    assert res.messages == read_dataset(multiday, columns=["icao24"]).num_rows
+    assert res.messages == dataset_rows(multiday)
 
 
 def test_local_pool_matches_in_memory(
@@ -135,11 +146,7 @@ def test_partitioning_does_not_change_flights_of_a_busy_sky(
 @pytest.fixture(scope="module")
 def bucketed(traffic_samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The multi-day dataset again, written with 6 aircraft buckets."""
-    base, _ = load_base([traffic_samples / s for s in SAMPLES])
-    root = tmp_path_factory.mktemp("bucketed") / "dataset"
-    params = GeneratorParams(points=3 * base.num_rows + 1234, seed=7, days=3, buckets=6)
-    generate(root, params, base)
-    return root
+    return _generated(traffic_samples, tmp_path_factory.mktemp("bucketed"), buckets=6)
 
 
 def test_bucketed_dataset_holds_the_same_rows(multiday: Path, bucketed: Path) -> None:
@@ -169,7 +176,7 @@ def test_buckets_read_directly_give_the_same_rows(
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["partitioning"] == how
     assert ("partition" in {e.phase for e in events}) == (how == "map")
-    assert res.messages == reference_rows(bucketed)
+    assert res.messages == dataset_rows(bucketed)
 
 
 def test_dask_reads_buckets_directly(
@@ -180,7 +187,3 @@ def test_dask_reads_buckets_directly(
     _check(res, reference)
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["partitioning"] == "buckets" and res.partitions == 2
-
-
-def reference_rows(root: Path) -> int:
-    return read_dataset(root, columns=["icao24"]).num_rows
