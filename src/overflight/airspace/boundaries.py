@@ -42,6 +42,8 @@ GeomArray = npt.NDArray[np.object_]
 KINDS = ("maritime", "land", "zones")
 ZONE_NAMES = ("international", "territorial_sea", "land")
 PathLike = str | os.PathLike[str]
+#: What a damaged cached boundary table raises while it is decoded.
+_DAMAGED = (ValueError, pa.ArrowException, shapely.errors.ShapelyError)
 
 
 @dataclass(frozen=True)
@@ -261,11 +263,15 @@ def load_boundaries(
         hit = cache.load(folder, ARRAY_NAMES)
         if hit is not None:
             table, meta, arrays = hit
-            layers = _layers_from_table(table, meta.get("notes", []))
-            sets = [tuple(s) for s in meta["classes"]]
-            cached = Boundaries(layers, arrays, sets)
-            cached.extras["cache_folder"] = folder
-            return cached
+            try:
+                layers = _layers_from_table(table, meta.get("notes", []))
+                sets = [tuple(s) for s in meta["classes"]]
+                cached = Boundaries(layers, arrays, sets)
+            except (*_DAMAGED, KeyError, TypeError, IndexError) as exc:
+                cache.discard(folder, exc)
+            else:
+                cached.extras["cache_folder"] = folder
+                return cached
     layers = [read_boundary_layer(p, kind, iso_field) for kind, p in sources]
     b = Boundaries(layers)
     if folder is not None:

@@ -42,8 +42,8 @@ from overflight.airspace.cells import (
     CACHE_TAG,
     fast_distance,
 )
-from overflight.airspace.grid import BoolArray, FloatArray, IntArray, sorted_unique
-from overflight.airspace.nearest import ArcStore, SampleIndex
+from overflight.airspace.grid import FloatArray, IntArray, sorted_unique
+from overflight.airspace.nearest import SAMPLES_FORMAT, ArcStore, SampleIndex
 
 __all__ = [
     "DEFAULT_MAX_DISTANCE_M",
@@ -68,7 +68,7 @@ class BorderIndex:
         self._folder = folder if isinstance(folder, Path) else None
         self.borders = load_borders(b, self._folder)
         self._union = sorted_unique(self.borders.eids)
-        self.store = _store(b, self._union)
+        self.store = _store(b, self._union)  # read lazily: stored samples need few arcs
         self._trees: dict[str, SampleIndex] = {}
 
     def country(self, code: str) -> SampleIndex | None:
@@ -76,9 +76,7 @@ class BorderIndex:
         if code not in self.borders.codes:
             return None
         if code not in self._trees:
-            rows = self._rows(code)
-            chained = _chained(self.b, self._union[rows])
-            self._trees[code] = SampleIndex(self.store, rows, chained, cache_file=self._file(code))
+            self._trees[code] = self._index(self._rows(code), code)
         return self._trees[code]
 
     def every_country(self) -> SampleIndex:
@@ -86,13 +84,16 @@ class BorderIndex:
         airspace of a point outside all of them is the nearest of these edges."""
         key = "*"
         if key not in self._trees:
-            rows = np.arange(self._union.size)
-            chained = _chained(self.b, self._union)
-            self._trees[key] = SampleIndex(self.store, rows, chained, cache_file=self._file("_all"))
+            self._trees[key] = self._index(np.arange(self._union.size), "_all")
         return self._trees[key]
 
-    def _file(self, name: str) -> Path | None:
-        return None if self._folder is None else self._folder / f"{CACHE_TAG}-{name}.npz"
+    def _index(self, rows: IntArray, name: str) -> SampleIndex:
+        """The index of ``rows`` of the store, its files named after ``name``."""
+        if self._folder is None:
+            return SampleIndex(self.store, rows)
+        cells = self._folder / f"{CACHE_TAG}-{name}.npz"
+        samples = self._folder / f"{SAMPLES_FORMAT}-{name}.npz"
+        return SampleIndex(self.store, rows, cache_file=cells, samples_file=samples)
 
     def _rows(self, code: str) -> IntArray:
         return np.searchsorted(self._union, self.borders.of(code))
@@ -105,21 +106,15 @@ class BorderIndex:
             items = [i for i, n in enumerate(b.item_names) if n == name and b.item_kind[i] == 2]
             eids = np.flatnonzero(np.isin(b.index.edges.item, items))
             rows = np.arange(eids.size)
-            self._trees[key] = SampleIndex(_store(b, eids), rows, _chained(b, eids))
+            self._trees[key] = SampleIndex(_store(b, eids), rows)
         return self._trees[key]
 
 
 def _store(b: Boundaries, eids: IntArray) -> ArcStore:
+    """Edges ``eids`` of ``b``'s index, their coordinates read when first needed
+    (successive ones chain where one starts where the other ends)."""
     e = b.index.edges
-    return ArcStore(e.ax[eids], e.ay[eids], e.bx[eids], e.by[eids])
-
-
-def _chained(b: Boundaries, eids: IntArray) -> BoolArray:
-    """Whether edge ``eids[i + 1]`` starts where edge ``eids[i]`` ends."""
-    e = b.index.edges
-    out = np.zeros(eids.size, bool)
-    out[:-1] = (e.ax[eids[1:]] == e.bx[eids[:-1]]) & (e.ay[eids[1:]] == e.by[eids[:-1]])
-    return out
+    return ArcStore(e.ax, e.ay, e.bx, e.by, eids=eids)
 
 
 def border_index(b: Boundaries) -> BorderIndex:

@@ -27,11 +27,14 @@ rounding from deciding which arc is nearest.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
+import scipy
 from scipy.spatial import cKDTree
 
+from overflight.airspace import cache
 from overflight.airspace.arcs import arc_frames, nearest_listed_m, unit_vectors
 from overflight.airspace.grid import BoolArray, FloatArray, IntArray, sorted_unique
 from overflight.geodesy import EARTH_RADIUS_M
@@ -44,6 +47,11 @@ MARGIN_M = 1.0
 FIRST_K = 4
 SECOND_K = 24
 _CHUNK = 1 << 16
+#: Indices of this many arcs or more keep their samples and k-d tree on disk
+#: (making them costs about a second per million arcs; reading them a tenth of that).
+STORED_MIN_ARCS = 50_000
+#: Names the stored samples; change it with their layout or the sampling.
+SAMPLES_FORMAT = "samples-v1"
 #: Queries of fewer points than this run in the calling thread (starting the
 #: tree's worker threads costs more than they save).
 THREADED_MIN = 1 << 14
@@ -56,24 +64,98 @@ def tree_workers(n: int) -> int:
 
 class ArcStore:
     """Arcs from ``(ax, ay)`` to ``(bx, by)`` (lon/lat degrees) with their frames
-    (:func:`arc_frames`, as rows of shape (5, 3)) computed on first need."""
+    (:func:`arc_frames`, as rows of shape (5, 3)) computed on first need.
 
-    def __init__(self, ax: FloatArray, ay: FloatArray, bx: FloatArray, by: FloatArray) -> None:
-        self.ax, self.ay = np.asarray(ax, np.float64), np.asarray(ay, np.float64)
-        self.bx, self.by = np.asarray(bx, np.float64), np.asarray(by, np.float64)
-        self._frames = np.empty((self.ax.size, 5, 3))  # pages are only touched when filled
-        self._done = np.zeros(self.ax.size, bool)
+    With ``eids`` the arcs are rows ``eids`` of the given columns (the
+    memory-mapped edge columns of the boundary cache), read only where asked
+    for: a process whose samples come from the cache reads just the
+    coordinates of the arcs it measures.
+    """
+
+    def __init__(
+        self,
+        ax: FloatArray,
+        ay: FloatArray,
+        bx: FloatArray,
+        by: FloatArray,
+        eids: IntArray | None = None,
+    ) -> None:
+        self._src = (ax, ay, bx, by)
+        self._eids = None if eids is None else np.asarray(eids, np.int64)
+        self._cols: list[FloatArray | None] = [None] * 4
+        if self._eids is None:
+            self._cols = [np.asarray(c, np.float64) for c in self._src]
+        n = int(self._eids.size if self._eids is not None else np.shape(ax)[0])
+        self._frames = np.empty((n, 5, 3))  # pages are only touched when filled
+        self._done = np.zeros(n, bool)
+        self._digest: str | None = None
 
     def __len__(self) -> int:
-        return int(self.ax.size)
+        return int(self._done.size)
+
+    def _col(self, k: int) -> FloatArray:
+        col = self._cols[k]
+        if col is None:
+            col = self._cols[k] = np.asarray(self._src[k][self._eids], np.float64)
+        return col
+
+    @property
+    def ax(self) -> FloatArray:
+        """Start longitudes (degrees)."""
+        return self._col(0)
+
+    @property
+    def ay(self) -> FloatArray:
+        """Start latitudes (degrees)."""
+        return self._col(1)
+
+    @property
+    def bx(self) -> FloatArray:
+        """End longitudes (degrees)."""
+        return self._col(2)
+
+    @property
+    def by(self) -> FloatArray:
+        """End latitudes (degrees)."""
+        return self._col(3)
+
+    def coords(self, rows: IntArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """``ax, ay, bx, by`` of arcs ``rows``."""
+        out = []
+        for k in range(4):
+            col = self._cols[k]
+            if col is not None:
+                out.append(col[rows])
+            else:
+                assert self._eids is not None
+                out.append(np.asarray(self._src[k][self._eids[rows]], np.float64))
+        return out[0], out[1], out[2], out[3]
+
+    def digest(self) -> str:
+        """SHA-256 of which arcs these are: of ``eids`` when given (the columns
+        are then those of one boundary cache folder), else of the coordinates."""
+        if self._digest is None:
+            h = hashlib.sha256()
+            for part in (self._eids,) if self._eids is not None else self._cols:
+                h.update(np.ascontiguousarray(part).tobytes())
+            self._digest = h.hexdigest()
+        return self._digest
+
+    def chained(self, rows: IntArray) -> BoolArray:
+        """Whether arc ``rows[i + 1]`` starts where arc ``rows[i]`` ends."""
+        ax, ay, bx, by = self.coords(rows)
+        out = np.zeros(rows.size, bool)
+        out[:-1] = (ax[1:] == bx[:-1]) & (ay[1:] == by[:-1])
+        return out
 
     def fill(self, rows: IntArray) -> None:
         """Work out the frames of arcs ``rows`` that are not yet (see :attr:`all_frames`)."""
         need = rows[~self._done[rows]]
         if need.size:
             need = sorted_unique(need)
-            a = unit_vectors(self.ay[need], self.ax[need])
-            b = unit_vectors(self.by[need], self.bx[need])
+            ax, ay, bx, by = self.coords(need)
+            a = unit_vectors(ay, ax)
+            b = unit_vectors(by, bx)
             self._frames[need] = np.moveaxis(arc_frames(a, b), 0, 1)
             self._done[need] = True
 
@@ -106,10 +188,11 @@ def sample_arcs(
     prv = np.zeros(n, bool)
     prv[1:] = chained[:-1]
     loose = np.flatnonzero(~nxt)
-    a = unit_vectors(store.ay[rows], store.ax[rows])
+    ax, ay, bx, by = store.coords(rows)
+    a = unit_vectors(ay, ax)
     b = np.empty_like(a)
     b[:-1] = a[1:]  # a chained arc ends where the next starts: same lon/lat, same vector
-    b[loose] = unit_vectors(store.by[rows[loose]], store.bx[rows[loose]])
+    b[loose] = unit_vectors(by[loose], bx[loose])
     angle = 2.0 * np.arcsin(np.minimum(np.linalg.norm(a - b, axis=1) / 2.0, 1.0))
     m = np.maximum(1, np.ceil(angle / max_arc)).astype(np.int64)
     half = angle / m / 2.0
@@ -138,6 +221,10 @@ def sample_arcs(
     return xyz, start, end, h
 
 
+def _new_tree(xyz: FloatArray) -> cKDTree:
+    return cKDTree(xyz, leafsize=16, balanced_tree=False, compact_nodes=False)
+
+
 class SampleIndex:
     """Arcs ``rows`` of an :class:`ArcStore` with the k-d tree of their samples.
 
@@ -153,34 +240,65 @@ class SampleIndex:
         self,
         store: ArcStore,
         rows: IntArray,
-        chained: BoolArray,
+        chained: BoolArray | None = None,
         max_subarc_m: float = MAX_SUBARC_M,
         cache_file: Path | None = None,
+        samples_file: Path | None = None,
     ) -> None:
         self.store = store
         self.rows = np.asarray(rows, np.int64)
-        self._chained = np.asarray(chained, bool)
+        self._chained = None if chained is None else np.asarray(chained, bool)
+        self._chained_given = chained is not None
         self._max_arc = max_subarc_m / EARTH_RADIUS_M
         #: where :mod:`overflight.airspace.cells` keeps this index's cell lists
         self.cache_file = cache_file
+        #: where the samples and their tree are kept (indices of
+        #: :data:`STORED_MIN_ARCS` arcs or more), None for nowhere
+        self.samples_file = samples_file if self.rows.size >= STORED_MIN_ARCS else None
         self._tree: cKDTree | None = None
+
+    @property
+    def chained(self) -> BoolArray:
+        """Whether arc ``rows[i + 1]`` starts where arc ``rows[i]`` ends (worked
+        out from the store when not given)."""
+        if self._chained is None:
+            self._chained = self.store.chained(self.rows)
+        return self._chained
 
     def _build(self) -> cKDTree:
         """Samples and tree, made on first need (cell lists alone do without them)."""
         if self._tree is None:
-            rows = self.rows
-            xyz, start, end, self.sample_h = sample_arcs(
-                self.store, rows, self._chained, self._max_arc
-            )
-            self.xyz = xyz
+            key = self._samples_key()
+            got = cache.load_samples(self.samples_file, key, len(self.store), _new_tree)
+            if got is None:
+                rows = self.rows
+                xyz, start, end, h = sample_arcs(self.store, rows, self.chained, self._max_arc)
+                touch = np.column_stack(
+                    [np.where(start >= 0, rows[start], -1), np.where(end >= 0, rows[end], -1)]
+                )
+                tree = _new_tree(xyz)
+                cache.save_samples(self.samples_file, key, xyz, touch, h, tree)
+            else:
+                xyz, touch, h, tree = got
+            self.xyz, self.sample_h = xyz, h
             #: sample -> the arcs (rows of the store) starting and ending at it, -1 for none
-            self.touch = np.column_stack(
-                [np.where(start >= 0, rows[start], -1), np.where(end >= 0, rows[end], -1)]
-            )
+            self.touch = touch
             self.size = int(xyz.shape[0])
             self.h = float(self.sample_h.max())
-            self._tree = cKDTree(xyz, leafsize=16, balanced_tree=False, compact_nodes=False)
+            self._tree = tree
         return self._tree
+
+    def _samples_key(self) -> str:
+        """What the stored samples must have been made from: the store's arcs,
+        the rows, how they chain (when given), the sub-arc length and the scipy
+        version."""
+        if self.samples_file is None:
+            return ""
+        head = f"{SAMPLES_FORMAT} {scipy.__version__} {self._max_arc!r} {self.store.digest()}"
+        h = hashlib.sha256(head.encode())
+        h.update(self.rows.tobytes())
+        h.update(self.chained.tobytes() if self._chained_given else b"derived")
+        return h.hexdigest()
 
     @property
     def tree(self) -> cKDTree:
