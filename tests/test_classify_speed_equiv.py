@@ -3,8 +3,11 @@
 The reference below computes every feature on one flight at a time with the
 plain numpy calls that define it (np.percentile, np.histogram, np.unique, ...)
 and the raw-fix histograms with pandas crosstab and groupby; the package
-computes them over all flights at once.  Real flights: traffic's labelled
-samples and the BuzzFeed RNC extract (one fix a minute).
+computes them over all flights at once, partly in compiled loops
+(``classify/fixes_jit.py``, ``classify/track_jit.py``), and must equal the
+reference bit for bit.  Real flights: traffic's labelled samples and the
+BuzzFeed RNC extract (one fix a minute).  The compiled helpers are also
+compared with the numpy and pandas calls they replace on edge values.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from hypothesis import strategies as st
 from overflight.classify import classify_flights, load_model
 from overflight.classify.features import features_table
 from overflight.classify.fixes import ALT_BINS, SPEED_BINS, STEER_BINS, fix_histograms
+from overflight.classify.fixes_jit import seconds_at, valid, wrap180
 from overflight.classify.grouped import group_mean_std, group_median, group_percentiles, group_sum
-from overflight.classify.track import track_features
+from overflight.classify.track import _median, track_features
 from overflight.geodesy import NM_M, bearing_deg, haversine_m
 from overflight.patterns import detect_patterns, resample_flights
 from overflight.patterns.turns import Resampled, local_xy_nm, runs, windowed_rate
@@ -195,7 +199,7 @@ def test_track_features_equal_flight_by_flight(real: tuple[pa.Table, dict[str, A
     got = track_features(flights)
     want = pd.DataFrame([_ref_track(r) for r in flights])
     for name in want.columns:
-        np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=0, err_msg=name)
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
 
 
 def test_fix_histograms_equal_crosstab(real: tuple[pa.Table, dict[str, Any]]) -> None:
@@ -208,6 +212,27 @@ def test_fix_histograms_equal_crosstab(real: tuple[pa.Table, dict[str, Any]]) ->
     pd.testing.assert_frame_equal(fix_histograms(shuffled), got)
     some = list(got.index[::5])
     pd.testing.assert_frame_equal(fix_histograms(pts, flight_ids=some), got.loc[some])
+    # Arrow layouts the fast path reads differently: several chunks, a slice
+    # (buffers and validity bitmaps at an offset), rows out of order,
+    # microsecond timestamps (converted through pandas)
+    k = pts.num_rows // 3
+    chunked = pa.concat_tables([pts.slice(0, k), pts.slice(k)])
+    pd.testing.assert_frame_equal(fix_histograms(chunked), got, check_exact=True)
+    one = pts.combine_chunks()
+    pd.testing.assert_frame_equal(fix_histograms(one), got, check_exact=True)
+    part = one.slice(7, 2 * k)
+    assert part["groundspeed"].num_chunks == 1 and part["groundspeed"].null_count > 0
+    pd.testing.assert_frame_equal(
+        fix_histograms(part), fix_histograms(part.to_pandas()), check_exact=True
+    )
+    mixed = pa.Table.from_pandas(shuffled, preserve_index=False)
+    pd.testing.assert_frame_equal(fix_histograms(mixed), got, check_exact=True)
+    us = pts.set_column(
+        pts.schema.get_field_index("timestamp"),
+        "timestamp",
+        pts["timestamp"].cast(pa.timestamp("us", tz="UTC")),
+    )
+    pd.testing.assert_frame_equal(fix_histograms(us), fix_histograms(us.to_pandas()))
 
 
 def test_resampled_argument_changes_nothing(real: tuple[pa.Table, dict[str, Any]]) -> None:
@@ -223,6 +248,79 @@ def test_resampled_argument_changes_nothing(real: tuple[pa.Table, dict[str, Any]
     x = classify_flights(flights, pts, events, model=model)
     y = classify_flights(flights, sub, events, model=model, resampled=rs)
     assert x.equals(y)
+    # events as a pandas frame, and flights listed twice or without any points
+    c = features_table(pts, events.to_pandas(), resampled=rs, flight_ids=ids)
+    pd.testing.assert_frame_equal(b, c, check_exact=True)
+    more = pa.table({"flight_id": [ids[1], "no-such-flight", *ids, ids[0]]})
+    z = classify_flights(more, sub, events, model=model, resampled=rs).to_pandas()
+    by_id = x.to_pandas().set_index("flight_id")
+    for _, row in z.iterrows():
+        if row["flight_id"] == "no-such-flight":
+            assert (row["mission"], row["mission_confidence"]) == ("other", 0.0)
+            assert row["mission_reason"].startswith("too little data")
+        else:
+            want_row = by_id.loc[row["flight_id"]]
+            assert (
+                row[["mission", "mission_confidence", "mission_reason"]].tolist()
+                == want_row[["mission", "mission_confidence", "mission_reason"]].tolist()
+            )
+
+
+# ---------------------------------------------------------------- compiled helpers
+
+
+def test_wrap180_equals_numpy_remainder() -> None:
+    edges = [-720.0, -540.0, -360.0, -180.0, 0.0, 180.0, 360.0, 540.0, 720.0]
+    near = [np.nextafter(e, d) for e in edges for d in (-np.inf, np.inf)]
+    rng = np.random.default_rng(0)
+    d = np.concatenate(
+        [
+            edges,
+            near,
+            [-0.0, 1e-300, -1e-300, 1e-17, -1e-17, 1e300, -1e300, np.inf, -np.inf, np.nan],
+            rng.uniform(-1000.0, 1000.0, 20_000),
+            rng.uniform(-1.0, 1.0, 2_000) * 1e-14 - 180.0,
+        ]
+    )
+    with np.errstate(invalid="ignore"):
+        want = (d + 180.0) % 360.0 - 180.0
+    got = np.array([wrap180(float(v)) for v in d])
+    np.testing.assert_array_equal(
+        got.view(np.int64)[~np.isnan(want)], want.view(np.int64)[~np.isnan(want)]
+    )
+    assert np.isnan(got[np.isnan(want)]).all()
+
+
+def test_seconds_at_equals_pandas() -> None:
+    rng = np.random.default_rng(1)
+    ns = np.concatenate(
+        [
+            rng.integers(-(2**62), 2**62, 5_000),
+            rng.integers(1_400_000_000, 1_800_000_000, 5_000) * 10**9 + rng.integers(0, 3, 5_000),
+            [0, 1, -1, 2**53, 2**53 + 1, -(2**53) - 1, 999_999_999, -999_999_999],
+        ]
+    )
+    for rows in (np.arange(ns.size), np.arange(5_000, ns.size), np.arange(10_000, ns.size)):
+        want = pd.TimedeltaIndex(ns[rows].view("m8[ns]")).total_seconds().to_numpy()
+        np.testing.assert_array_equal(seconds_at(ns, rows), want)
+
+
+def test_validity_bitmap_read_as_arrow() -> None:
+    col = pa.array([1.0, None, 3.0, None, None, 6.0, 7.0, None, 9.0, 10.0, None])
+    for arr in (col, col.slice(3), col.slice(5, 4)):
+        bits = np.frombuffer(arr.buffers()[0], dtype=np.uint8)
+        got = [valid(bits, arr.offset, r) for r in range(len(arr))]
+        assert got == arr.is_valid().to_pylist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 400), min_size=1, max_size=10), st.integers(0, 2**32 - 1))
+def test_selection_median_equals_numpy(sizes: list[int], seed: int) -> None:
+    counts = np.array([max(s, 1) for s in sizes], dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    v = np.round(rng.normal(size=counts.sum()) * 10.0, int(rng.integers(0, 3)))  # with ties
+    want = [np.median(p) for p in np.split(v, np.cumsum(counts)[:-1])]
+    np.testing.assert_array_equal(_median(v, counts), want)
 
 
 # ---------------------------------------------------------------- grouped reductions

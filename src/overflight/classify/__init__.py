@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from overflight.classify.explain import reason
+from overflight.classify.explain import REASON_KEYS, reason
 from overflight.classify.features import features_table
 from overflight.classify.model import MissionModel, apply_identity, load_model
 from overflight.classify.samples import MISSIONS
@@ -72,30 +72,27 @@ def classify_flights(
     flags = fl.set_index(ids)[[c for c in _FLAGS if c in fl.columns]]
     flags = flags[~flags.index.duplicated()]
     proba, notes = apply_identity(proba, flags)
-    mission = pd.Series("other", index=ids.to_numpy(), dtype=object)
-    conf = pd.Series(0.0, index=ids.to_numpy())
-    why = pd.Series(
-        f"too little data: under {min_minutes:g} min of airborne positions",
-        index=ids.to_numpy(),
-        dtype=object,
-    )
+    size = len(ids)
+    mission = np.full(size, "other", dtype=object)
+    conf = np.zeros(size)
+    why = np.full(size, f"too little data: under {min_minutes:g} min of airborne positions", object)
     if len(proba):
         best = proba.to_numpy().argmax(axis=1)
         labels = np.asarray(proba.columns)[best]
         pmax = proba.to_numpy().max(axis=1)
-        # plain dicts: a row Series per flight costs more than the whole model
-        cols = list(feats.columns)
-        rows = feats.reindex(proba.index).to_numpy()
+        # plain dicts of the features a reason reads: a row Series per flight
+        # costs more than the whole model
+        rows = feats.reindex(proba.index)[list(REASON_KEYS)].to_numpy().tolist()
         texts = [
-            reason(dict(zip(cols, row, strict=True)), str(m), float(p), str(n))
+            reason(dict(zip(REASON_KEYS, row, strict=True)), str(m), float(p), str(n))
             for row, m, p, n in zip(rows, labels, pmax, notes.to_numpy(), strict=True)
         ]
-        known = mission.index.isin(proba.index)
-        order = proba.index.get_indexer(mission.index[known])
-        mission[known] = labels[order]
-        conf[known] = pmax[order]
-        why[known] = np.asarray(texts, dtype=object)[order]
-    fl["mission"] = mission.to_numpy()
-    fl["mission_confidence"] = conf.to_numpy(np.float64)
-    fl["mission_reason"] = why.to_numpy()
+        at = proba.index.get_indexer(ids)  # each flight's row of proba, -1 for none
+        known = at >= 0
+        mission[known] = labels[at[known]]
+        conf[known] = pmax[at[known]]
+        why[known] = np.asarray(texts, dtype=object)[at[known]]
+    fl["mission"] = mission
+    fl["mission_confidence"] = conf
+    fl["mission_reason"] = why
     return pa.Table.from_pandas(fl, preserve_index=False)

@@ -21,6 +21,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+#: The features a reason reads.
+REASON_KEYS: tuple[str, ...] = (
+    "duration_h",
+    "speed_q50",
+    "alt_q10",
+    "alt_q90",
+    "orbit_share",
+    "orbit_turns_per_h",
+    "orbit_log_radius_nm",
+    "racetrack_share",
+    "racetrack_leg_nm",
+    "grid_share",
+    "grid_lines",
+    "loiter_share",
+    "loiter_radius_nm",
+)
+
 
 def _patterns(row: Mapping[str, Any]) -> list[str]:
     hours = float(row["duration_h"])

@@ -30,10 +30,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from overflight.classify.fixes import FIX_FEATURES, fix_histograms
+from overflight.classify.fixes import FIX_FEATURES, fix_histograms, flight_numbers
 from overflight.classify.legs import LEG_FEATURES
 from overflight.classify.track import track_features
 from overflight.patterns import detect_flight, resample_flights
+from overflight.patterns.fixes_jit import epoch_seconds
 from overflight.patterns.turns import Resampled, local_xy_nm
 
 KINDS = ("orbit", "racetrack", "grid", "loiter")
@@ -108,11 +109,12 @@ def _union_share(events: list[dict[str, Any]], total_s: float) -> float:
 
 
 def _med(events: list[dict[str, Any]], key: str) -> float:
-    vals = sorted(float(e["details"][key]) for e in events if e["details"].get(key) is not None)
+    vals = [float(v) for e in events if (v := e["details"].get(key)) is not None]
     if not vals:
         return -1.0
-    if any(math.isnan(v) for v in vals):
+    if any(v != v for v in vals):  # NaN
         return math.nan
+    vals.sort()
     half = len(vals) // 2  # np.median: the middle value or the mean of the two
     return vals[half] if len(vals) % 2 else (vals[half - 1] + vals[half]) / 2.0
 
@@ -167,14 +169,14 @@ def _patterns(span_s: float, events: list[dict[str, Any]]) -> dict[str, float]:
     c = np.array([[e["latitude"], e["longitude"]] for e in orb if "latitude" in e])
     if c.size:
         x, y = local_xy_nm(c[:, 0], c[:, 1], float(c[0, 0]), float(c[0, 1]))
-        f["orbit_centre_span_nm"] = float(np.hypot(np.ptp(x), np.ptp(y)))
+        f["orbit_centre_span_nm"] = float(np.hypot(x.max() - x.min(), y.max() - y.min()))
     else:
         f["orbit_centre_span_nm"] = -1.0
     rt = by["racetrack"]
     f["racetrack_leg_nm"] = _med(rt, "leg_length_nm")
-    f["racetrack_holding"] = (
-        float(np.mean([bool(e["details"].get("holding")) for e in rt])) if rt else -1.0
-    )
+    # the mean of booleans: a count over a count, as exact as np.mean's
+    holding = sum(bool(e["details"].get("holding")) for e in rt)
+    f["racetrack_holding"] = holding / len(rt) if rt else -1.0
     gr = by["grid"]
     f["grid_lines"] = max((float(e["details"]["n_lines"]) for e in gr), default=0.0)
     f["grid_leg_nm"] = _med(gr, "leg_length_nm")
@@ -191,16 +193,50 @@ def flight_features(r: Resampled, events: list[dict[str, Any]]) -> dict[str, flo
     return {k: f[k] if np.isfinite(f[k]) else -1.0 for k in TRACK_FEATURES}
 
 
-def _events_by_flight(events: pa.Table | pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
-    df = events.to_pandas() if isinstance(events, pa.Table) else events
-    out: dict[str, list[dict[str, Any]]] = {}
-    if len(df) == 0:
-        return out
+_EVENT_COLUMNS = ("flight_id", "kind", "start", "stop", "latitude", "longitude", "details")
+
+
+def _event_seconds(events: pa.Table | pd.DataFrame, name: str) -> np.ndarray:
+    """An events time column as seconds since the epoch, as pandas computes them
+    (a nanosecond Arrow column by the same formula in one compiled pass)."""
+    if isinstance(events, pa.Table):
+        col = events.column(name)
+        if pa.types.is_timestamp(col.type) and col.type.unit == "ns" and not col.null_count:
+            return epoch_seconds(col.cast(pa.int64()).to_numpy())
+        col = col.to_pandas()
+    else:
+        col = events[name]
     ns = pd.Timestamp(0, tz="UTC")
-    start = (pd.to_datetime(df["start"], utc=True) - ns).dt.total_seconds().to_numpy()
-    stop = (pd.to_datetime(df["stop"], utc=True) - ns).dt.total_seconds().to_numpy()
-    cols = (df["flight_id"].astype(str), df["kind"], start, stop, df["latitude"], df["longitude"])
-    for fid, kind, a, b, la, lo, det in zip(*cols, df["details"], strict=True):
+    return np.asarray((pd.to_datetime(col, utc=True) - ns).dt.total_seconds().to_numpy())
+
+
+def _event_column(events: pa.Table | pd.DataFrame, name: str) -> Any:
+    if not isinstance(events, pa.Table):
+        return events[name]
+    col = events.column(name)
+    if pa.types.is_floating(col.type):
+        return col.to_numpy().tolist()  # Python floats as pandas yields them, NaN where null
+    if pa.types.is_string(col.type) and not (name == "flight_id" and col.null_count):
+        return col.to_pylist()
+    return col.to_pandas()
+
+
+def _events_by_flight(events: pa.Table | pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    if len(events) == 0:
+        return out
+    if isinstance(events, pa.Table):
+        events = events.select(list(_EVENT_COLUMNS))
+    fids = _event_column(events, "flight_id")
+    if not isinstance(fids, list):
+        fids = pd.Series(fids).astype(str)
+    start, stop = _event_seconds(events, "start"), _event_seconds(events, "stop")
+    kinds, lat, lon, details = (
+        _event_column(events, c) for c in ("kind", "latitude", "longitude", "details")
+    )
+    for fid, kind, a, b, la, lo, det in zip(
+        fids, kinds, start, stop, lat, lon, details, strict=True
+    ):
         if kind not in KINDS:
             continue  # airspace events share the table
         d = json.loads(det) if isinstance(det, str) and det else {}
@@ -254,11 +290,18 @@ def features_table(
     pandas.DataFrame
         One row per flight, sorted by flight_id, columns :data:`FEATURES`.
     """
+    codes = None
     if resampled is None:
         src = points if flight_ids is None else _only(points, {str(f) for f in flight_ids})
         resampled = resample_flights(src)
     else:
-        present = _flight_ids(points)
+        if isinstance(points, pa.Table) and pa.types.is_string(
+            points.schema.field("flight_id").type
+        ):
+            codes = flight_numbers(points)  # shared with the fix histograms below
+            present = set(codes[1])
+        else:
+            present = _flight_ids(points)
         if flight_ids is not None:
             present &= {str(f) for f in flight_ids}
         resampled = {k: v for k, v in resampled.items() if k in present}
@@ -284,5 +327,5 @@ def features_table(
                 mat[i, cols[k]] = v
     mat[~np.isfinite(mat)] = -1.0
     track = pd.DataFrame(mat, index=pd.Index(fids), columns=list(TRACK_FEATURES))
-    fixes = fix_histograms(points, flight_ids=fids).reindex(track.index).fillna(0.0)
+    fixes = fix_histograms(points, flight_ids=fids, codes=codes).reindex(track.index).fillna(0.0)
     return track.join(fixes)[list(FEATURES)]

@@ -3,7 +3,10 @@
 The speed and altitude profile, turn-rate histograms and geometry of
 :mod:`overflight.classify.features`, computed over all flights laid end to
 end (one array per quantity, ``counts`` points per flight) with grouped
-reductions from :mod:`overflight.classify.grouped`.  Every value equals the
+reductions from :mod:`overflight.classify.grouped` and, where numpy needed
+sorts or many temporaries (windowed turn rates, revisited cells, course
+histograms, local coordinates, medians), compiled loops from
+:mod:`overflight.classify.track_jit`.  Every value equals, bit for bit, the
 one computed on that flight alone; the definitions are in the comments next
 to each feature.
 
@@ -20,11 +23,12 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
+from overflight.classify import track_jit as jit
 from overflight.classify.grouped import (
     FloatArray,
     IntArray,
@@ -36,7 +40,7 @@ from overflight.classify.grouped import (
     starts_of,
 )
 from overflight.classify.legs import leg_features
-from overflight.patterns.turns import NM_PER_DEG, Resampled, wrap180
+from overflight.patterns.turns import NM_PER_DEG, Resampled
 
 BoolArray = npt.NDArray[np.bool_]
 _QS = (10 / 100, 50 / 100, 90 / 100)  # as np.percentile derives [10, 50, 90]
@@ -69,28 +73,39 @@ def join(rs: Sequence[Resampled]) -> Joined:
     """Concatenate resampled flights (each with at least two grid points)."""
     counts = np.array([r.t_s.size for r in rs], dtype=np.int64)
     first = starts_of(counts)
+    cols = list(zip(*rs, strict=True)) if rs else [()] * len(Resampled._fields)
 
-    def cat(name: str) -> FloatArray:
-        parts = [np.asarray(getattr(r, name), dtype=np.float64) for r in rs]
-        return np.concatenate(parts) if parts else np.empty(0)
+    def cat(i: int, dtype: type[np.generic] = np.float64) -> npt.NDArray[Any]:
+        if not cols[i]:
+            return np.empty(0, dtype)
+        return np.concatenate(cols[i], dtype=dtype, casting="unsafe")
 
-    seg = np.concatenate([r.seg for r in rs]).astype(np.int64) if rs else np.empty(0, np.int64)
     return Joined(
-        cat("t_s"),
-        cat("latitude"),
-        cat("longitude"),
-        cat("altitude"),
-        seg,
-        cat("speed_kt"),
-        cat("course_deg"),
-        cat("heading_deg"),
-        np.array([r.step_s for r in rs], dtype=np.float64),
-        np.array([r.cadence_s for r in rs], dtype=np.float64),
+        cat(0),
+        cat(1),
+        cat(2),
+        cat(3),
+        cat(4, np.int64),
+        cat(5),
+        cat(6),
+        cat(7),
+        np.array(cols[8], dtype=np.float64),
+        np.array(cols[9], dtype=np.float64),
         counts,
         group_ids(counts),
         first,
         first + counts - 1,
     )
+
+
+def _median(values: FloatArray, counts: IntArray) -> FloatArray:
+    """``group_median(values, counts)`` by selection (no sort), bit for bit."""
+    if np.isnan(values).any():
+        return group_median(values, counts)
+    half = counts // 2
+    v = jit.order_stats(values, counts, np.column_stack([np.maximum(half - 1, 0), half]))
+    below, mid = v[:, 0], v[:, 1]
+    return np.asarray(np.where(counts % 2 == 1, mid, (below + mid) / 2.0), dtype=np.float64)
 
 
 def _hours(j: Joined) -> FloatArray:
@@ -116,7 +131,7 @@ def _profile(j: Joined, f: dict[str, FloatArray]) -> None:
     alt_std = group_mean_std(j.altitude[fin], n_alt)[1]
     # every k-th grid point (one a minute): climb and descent, low dips
     k = np.maximum(1, np.round(60.0 / j.step_s)).astype(np.int64)
-    pick = (np.arange(j.ids.size) - j.first[j.ids]) % k[j.ids] == 0
+    pick = jit.every_kth(j.first, j.counts, k)
     a60, g60 = j.altitude[pick], j.ids[pick]
     n60 = np.bincount(g60, minlength=j.counts.size).astype(np.int64)
     inside = g60[1:] == g60[:-1]
@@ -140,44 +155,41 @@ def _profile(j: Joined, f: dict[str, FloatArray]) -> None:
         f[key] = np.where(has, v, -1.0)
 
 
+def _half_window(j: Joined, window_s: FloatArray) -> IntArray:
+    """Grid points either side of a point in each flight's window."""
+    return np.maximum(1, np.round(window_s / j.step_s / 2)).astype(np.int64)
+
+
 def windowed_rates(j: Joined, window_s: FloatArray) -> FloatArray:
     """:func:`overflight.patterns.turns.windowed_rate` of every flight, per-flight windows."""
-    k = np.maximum(1, np.round(window_s / j.step_s / 2)).astype(np.int64)[j.ids]
-    idx = np.arange(j.ids.size)
-    new = np.ones(idx.size, dtype=bool)
-    new[1:] = (j.ids[1:] != j.ids[:-1]) | (j.seg[1:] != j.seg[:-1])
-    starts = np.flatnonzero(new)
-    stops = np.r_[starts[1:], idx.size] - 1
-    which = np.cumsum(new) - 1
-    lo = np.maximum(idx - k, starts[which])
-    hi = np.minimum(idx + k, stops[which])
-    span = (hi - lo) * j.step_s[j.ids]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = (j.heading_deg[hi] - j.heading_deg[lo]) / span
-    return np.asarray(np.where(span > 0, rate, 0.0), dtype=np.float64)
+    return jit.windowed_rates(j.ids, j.seg, j.heading_deg, _half_window(j, window_s), j.step_s)
 
 
 def _turning(j: Joined, f: dict[str, FloatArray]) -> None:
     hours = _hours(j)
-    g = j.counts.size
     moving = j.speed_kt >= 25.0
     n_mov = _masked(j, moving)
-    gm = j.ids[moving]
-    short = np.abs(windowed_rates(j, np.fmax(30.0, 2.0 * j.cadence_s)))[moving]
-    edges = np.array([0, 0.5, 1.5, 4, 10, np.inf])
-    ok = (short >= 0) & (short <= np.inf)
-    b = np.clip(np.searchsorted(edges, short[ok], side="right") - 1, 0, 4)
-    hist = np.bincount(gm[ok] * 5 + b, minlength=g * 5).reshape(g, 5)
+    # |turn rate| over a short window in bins, and over a sustained one above
+    # thresholds, moving points only (track_jit.turn_counts)
+    hist, hits = jit.turn_counts(
+        j.ids,
+        j.seg,
+        j.heading_deg,
+        moving,
+        _half_window(j, np.fmax(30.0, 2.0 * j.cadence_s)),
+        _half_window(j, np.fmax(180.0, 3.0 * j.cadence_s)),
+        j.step_s,
+        np.array([0, 0.5, 1.5, 4, 10, np.inf]),
+        np.array([0.5, 1.5, 5.0]),
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         share = hist / n_mov[:, None]
+        sustained = hits / n_mov[:, None]
     names = ("rate_lt_0p5", "rate_0p5_1p5", "rate_1p5_4", "rate_4_10", "rate_ge_10")
     for i, name in enumerate(names):
         f[name] = np.where(n_mov > 0, share[:, i], -1.0)
-    sus = np.abs(windowed_rates(j, np.fmax(180.0, 3.0 * j.cadence_s)))[moving]
-    for name, thr in (("sustained_ge_0p5", 0.5), ("sustained_ge_1p5", 1.5), ("sustained_ge_5", 5)):
-        hit = np.bincount(gm[sus >= thr], minlength=g)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            f[name] = np.where(n_mov > 0, hit / n_mov, -1.0)
+    for i, name in enumerate(("sustained_ge_0p5", "sustained_ge_1p5", "sustained_ge_5")):
+        f[name] = np.where(n_mov > 0, sustained[:, i], -1.0)
     inside = j.ids[1:] == j.ids[:-1]
     total = group_sum(np.abs(np.diff(j.heading_deg))[inside], j.counts - 1)
     net = np.abs(j.heading_deg[j.last] - j.heading_deg[j.first])
@@ -195,37 +207,18 @@ def revisit_shares(
     iy = np.floor(y / cell_nm).astype(np.int64)
     if ix.size == 0:
         return np.zeros(j.counts.size)
-    ix -= ix.min()
-    iy -= iy.min()
-    key = (j.ids * (int(iy.max()) + 1) + iy) * (int(ix.max()) + 1) + ix
-    _, cell = np.unique(key, return_inverse=True)
-    first = np.full(int(cell.max()) + 1, np.inf)
-    np.minimum.at(first, cell, j.t_s)
-    late = np.bincount(j.ids[j.t_s - first[cell] >= after_s], minlength=j.counts.size)
+    late = jit.revisit_late(j.first, j.counts, ix, iy, j.t_s, after_s)
     return np.asarray(late / j.counts, dtype=np.float64)
-
-
-def _uniform_bins(v: FloatArray, top: float, n: int) -> tuple[BoolArray, IntArray]:
-    """``np.histogram(v, bins=n, range=(0, top))`` bin of each value, as numpy finds it."""
-    edges = np.linspace(0.0, top, n + 1)
-    keep = (v >= 0.0) & (v <= top)
-    a = v[keep]
-    idx = ((a - 0.0) / top * n).astype(np.intp)
-    idx[idx == n] -= 1
-    idx[a < edges[idx]] -= 1
-    idx[(a >= edges[idx + 1]) & (idx != n - 1)] += 1
-    return keep, idx.astype(np.int64)
 
 
 def _geometry(j: Joined, f: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
     g = j.counts.size
-    lat0 = group_median(j.latitude, j.counts)
-    lon0 = group_median(j.longitude, j.counts)
-    dlon = wrap180(j.longitude - lon0[j.ids])
-    x = dlon * NM_PER_DEG * np.cos(np.radians(lat0))[j.ids]
-    y = (j.latitude - lat0[j.ids]) * NM_PER_DEG
-    w = np.maximum.reduceat(x, j.first) - np.minimum.reduceat(x, j.first)
-    h = np.maximum.reduceat(y, j.first) - np.minimum.reduceat(y, j.first)
+    lat0 = _median(j.latitude, j.counts)
+    lon0 = _median(j.longitude, j.counts)
+    # wrap180(lon - lon0) * NM_PER_DEG * cos(lat0), (lat - lat0) * NM_PER_DEG
+    x, y, w, h = jit.local_xy(
+        j.first, j.counts, j.latitude, j.longitude, lat0, lon0, np.cos(np.radians(lat0)), NM_PER_DEG
+    )
     f["bbox_diag_nm"] = np.hypot(w, h)
     f["log_bbox_area_nm2"] = np.log10(w * h + 1e-3)
     xm = group_sum(x, j.counts) / j.counts
@@ -243,12 +236,10 @@ def _geometry(j: Joined, f: dict[str, FloatArray]) -> tuple[FloatArray, FloatArr
 
     # course histograms weighted by distance flown, moving points only
     moving = j.speed_kt >= 25.0
-    c, wgt, gm = j.course_deg[moving], step[moving], j.ids[moving]
-    usable = (_masked(j, moving) > 0) & (group_sum(wgt, _masked(j, moving)) > 0)
-    keep, b = _uniform_bins(c % 180.0, 180.0, 18)
-    h180 = np.bincount(gm[keep] * 18 + b, weights=wgt[keep], minlength=g * 18).reshape(g, 18)
-    keep, b = _uniform_bins(c, 360.0, 36)
-    h360 = np.bincount(gm[keep] * 36 + b, weights=wgt[keep], minlength=g * 36).reshape(g, 36)
+    n_mov = _masked(j, moving)
+    usable = (n_mov > 0) & (group_sum(step[moving], n_mov) > 0)
+    e180, e360 = np.linspace(0.0, 180.0, 19), np.linspace(0.0, 360.0, 37)
+    h180, h360 = jit.course_hists(j.ids, moving, j.course_deg, step, g, e180, e360)
     with np.errstate(invalid="ignore", divide="ignore"):
         h180 = h180 / h180.sum(axis=1)[:, None]
         pair = (h180 + np.roll(h180, -1, axis=1)).max(axis=1)
