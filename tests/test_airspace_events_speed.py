@@ -31,6 +31,7 @@ from test_airspace_events import bisect_with, shapely_inside
 
 from overflight import clean, ingest
 from overflight.airspace import Boundaries, airspace_events, classify_points, load_boundaries
+from overflight.airspace import crossing as crossing_module
 from overflight.airspace import events as events_module
 from overflight.airspace.crossing import BISECT_STEPS
 from overflight.airspace.details import (
@@ -130,9 +131,13 @@ def reference_events(
     inside = shapely_inside(b, keys)
     seg = [(s["p0"] - 1, s["p0"], s["k"]) for s in stays if s["r0"] > 0]
     seg += [(s["p1"] + 1, s["p1"], s["k"]) for s in stays if s["r1"] < s["n"] - 1]
-    o, i, k = (np.array([x[j] for x in seg], np.int64) for j in range(3))
+    o, i, seg_key = (np.array([x[j] for x in seg], np.int64) for j in range(3))
     frac = dict(
-        zip(seg, bisect_with(inside, lon[o], lat[o], lon[i], lat[i], k).tolist(), strict=True)
+        zip(
+            seg,
+            bisect_with(inside, lon[o], lat[o], lon[i], lat[i], seg_key).tolist(),
+            strict=True,
+        )
     )
     # depths, measured per key in one call
     depth: dict[int, float] = {}
@@ -147,8 +152,8 @@ def reference_events(
             else:
                 todo.setdefault(s["k"], []).append(p)
     for key, ps in todo.items():
-        kind, name = keys.keys[key]
-        got = border_distance(b, kind, name, lon[ps], lat[ps], MAX_M)
+        kind, key_name = keys.keys[key]
+        got = border_distance(b, kind, key_name, lon[ps], lat[ps], MAX_M)
         depth.update({p * 10_000 + key: float(v) for p, v in zip(ps, got, strict=True)})
     out = []
     for s in stays:
@@ -254,7 +259,7 @@ def test_crossings_ask_the_classifier_for_few_midpoints_and_beat_plain_bisection
     points, flights = swiss
     seen: list[tuple[Any, ...]] = []
     asked: list[int] = []
-    crossing = events_module.crossing_fractions
+    crossing = crossing_module.crossing_fractions
     inside = Keys.inside
 
     def spy(*args: Any) -> np.ndarray:
@@ -329,3 +334,102 @@ def test_float_text_across_magnitudes() -> None:
         ]
     )
     assert json_floats(x).to_pylist() == [json.dumps(v) for v in x.tolist()]
+
+
+# --- the compiled walk of the fixes and the details encoders, against plain numpy ---
+
+
+def _fixes_reference(points: pa.Table) -> dict[str, np.ndarray]:
+    """The valid fixes by (flight, time), written with numpy as the first version did."""
+    valid = points.column("valid").fill_null(False).to_numpy(zero_copy_only=False)
+    lon = np.where(valid, points.column("longitude").to_numpy(zero_copy_only=False), np.nan)
+    lat = np.where(valid, points.column("latitude").to_numpy(zero_copy_only=False), np.nan)
+    enc = pc.dictionary_encode(points.column("flight_id").combine_chunks())
+    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    ts = points.column("timestamp").cast(pa.int64()).to_numpy(zero_copy_only=False)
+    ok = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat) & (codes >= 0))
+    ok = ok[np.lexsort((ts[ok], codes[ok]))]
+    flight = codes[ok]
+    first = np.flatnonzero(np.diff(flight, prepend=-1))
+    count = np.diff(np.append(first, flight.size))
+    return {
+        "rows": ok,
+        "flight": flight,
+        "lon": lon[ok],
+        "lat": lat[ok],
+        "ts": ts[ok],
+        "rank": np.arange(flight.size) - np.repeat(first, count),
+        "nvalid": np.repeat(count, count),
+    }
+
+
+def test_fixes_equal_the_numpy_definition(swiss: tuple[pa.Table, pa.Table]) -> None:
+    points, _ = swiss
+    rng = np.random.default_rng(3)
+    messy = points.take(pa.array(rng.permutation(points.num_rows)))
+    pick = rng.random(messy.num_rows)
+    valid = pa.array(np.where(pick < 0.05, None, pick > 0.1), pa.bool_())
+    lon = np.where(pick > 0.98, np.nan, messy.column("longitude").to_numpy(zero_copy_only=False))
+    messy = messy.set_column(messy.schema.get_field_index("valid"), "valid", valid)
+    messy = messy.set_column(messy.schema.get_field_index("longitude"), "longitude", pa.array(lon))
+    # grouped by flight (the runs shortcut) but not by time, and in the original order
+    grouped = messy.take(pc.sort_indices(messy, [("flight_id", "ascending")]))
+    for table in (
+        points,
+        messy,
+        grouped,
+        pa.concat_tables([points.slice(0, 5000), points.slice(5000)]),
+    ):
+        got, want = events_module._Fixes.of(table), _fixes_reference(table)
+        for name, values in want.items():
+            assert np.array_equal(getattr(got, name), values), name
+        assert got.names.to_pylist() == pc.unique(table.column("flight_id")).to_pylist()
+
+
+def _merge_reference(lo: list[float], hi: list[float]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(zip(lo, hi, strict=True), key=lambda z: z[0]):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.floats(-0.5, 1.5), st.floats(0.0, 0.3)), min_size=0, max_size=12))
+def test_zone_merge_equals_sorting_and_merging(zones: list[tuple[float, float]]) -> None:
+    lo = [a for a, _ in zones]
+    hi = [a + w for a, w in zones]
+    zlo, zhi = np.array([9.0, *lo, 9.0]), np.array([9.0, *hi, 9.0])
+    n = crossing_module._merge(zlo, zhi, 1, 1 + len(zones))
+    assert list(zip(zlo[1 : 1 + n].tolist(), zhi[1 : 1 + n].tolist(), strict=True)) == (
+        _merge_reference(lo, hi)
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(), st.sampled_from(["FRA", "CHE"])), max_size=30))
+def test_arrow_strings_equal_json_dumps(values: list[str | None]) -> None:
+    want = [json.dumps(v) for v in values]
+    assert json_strings(values).to_pylist() == want
+    arr = pa.array(values, pa.string())
+    assert json_strings(arr).to_pylist() == want
+    assert json_strings(arr.cast(pa.large_string())).to_pylist() == want
+    half = len(values) // 2
+    assert json_strings(pa.chunked_array([arr[:half], arr[half:]], pa.string())).to_pylist() == want
+
+
+def test_focus_rows_equal_the_focus_country_of_all_rows(
+    boundaries: Boundaries, swiss: tuple[pa.Table, pa.Table]
+) -> None:
+    points, flights = swiss
+    every = airspace_events(points, boundaries, flights=flights, reuse_point_distances=True)
+    for focus in ("CHE", "FRA"):
+        got = airspace_events(
+            points, boundaries, focus=focus, flights=flights, reuse_point_distances=True
+        )
+        stays = got.filter(pc.equal(got.column("kind"), "airspace_entry"))
+        assert stays.num_rows > 100
+        assert stays.equals(every.filter(pc.equal(every.column("country"), focus)))
+        assert pc.all(pc.equal(got.column("country"), focus)).as_py()

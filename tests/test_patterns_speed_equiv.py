@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,16 +24,27 @@ from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 
 from overflight.classify.samples import load_rnc, read_traffic_json
-from overflight.patterns import detect_batch, detect_flight, detect_patterns, resample_flights
+from overflight.patterns import (
+    ResampledFlights,
+    detect_batch,
+    detect_flight,
+    detect_patterns,
+    resample_flights,
+)
 from overflight.patterns import loiter as loiter_mod
 from overflight.patterns.batch import (
+    Batch,
     from_resampled,
     median,
     resample_batch,
     short_window_s,
     windowed_rate_batch,
 )
+from overflight.patterns.events import Detail, Events, details_text, py_round, to_dicts
 from overflight.patterns.fixes import _fixes_slow, usable_fixes
+from overflight.patterns.grid import grid_details
+from overflight.patterns.legs import leg_offsets, legs_batch, reversal_chains
+from overflight.patterns.racetrack import shapes_batch
 from overflight.patterns.turns import Resampled, points_frame, resample, windowed_rate
 
 DIRS = ("ambulances", "calibration", "gliders")
@@ -236,3 +248,202 @@ def test_synthetic_flights_batch_equals_each(
     got = detect_batch(from_resampled(flights))
     for f, r in enumerate(flights):
         assert got.get(f, []) == detect_flight(r)
+
+
+# --- columnar events: rounding, JSON, the kept batch, the compiled chain numbers ---
+
+
+def _same_floats(got: np.ndarray, want: list[float]) -> bool:
+    w = np.array(want, np.float64)
+    return bool(
+        np.array_equal(got, w, equal_nan=True) and np.array_equal(np.signbit(got), np.signbit(w))
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.floats(), min_size=1, max_size=40), st.integers(0, 3))
+def test_py_round_is_python_round(values: list[float], ndigits: int) -> None:
+    assert _same_floats(
+        py_round(np.array(values, np.float64), ndigits), [round(v, ndigits) for v in values]
+    )
+
+
+def test_py_round_on_ties_and_near_ties() -> None:
+    """Halves and their neighbours, where ``rint(v * 10**n) / 10**n`` alone goes wrong."""
+    rng = np.random.default_rng(11)
+    for nd in (0, 1, 2, 3):
+        k = rng.integers(-(10**7), 10**7, 20_000)
+        half = (k + 0.5) / 10.0**nd
+        v = np.concatenate(
+            [
+                half,
+                np.nextafter(half, np.inf),
+                np.nextafter(half, -np.inf),
+                k / 10.0**nd,
+                rng.normal(0, 1e4, 20_000),
+                [0.0, -0.0, 2.675, 1e300, -1e-300, np.nan, np.inf],
+            ]
+        )
+        assert _same_floats(py_round(v, nd), [round(x, nd) for x in v.tolist()])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(),
+            st.booleans(),
+            st.integers(-(2**63), 2**63 - 1),
+            st.booleans(),
+            st.text(),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_details_text_is_json_dumps(rows: list[tuple[float, bool, int, bool, str]]) -> None:
+    f, null, i, b, s = (list(v) for v in zip(*rows, strict=True))
+    n = len(rows)
+    ev = Events(
+        "orbit",
+        np.zeros(n, np.int64),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        {
+            "speed_kt": Detail(np.array(f, np.float64)),
+            "altitude_min_ft": Detail(np.array(f, np.float64), np.array(null)),
+            "n_legs": Detail(np.array(i, np.int64)),
+            "holding": Detail(np.array(b, np.bool_)),
+            "direction": Detail(np.array(s, dtype=object)),
+        },
+    )
+    dicts = to_dicts(ev)
+    want = [
+        {
+            "speed_kt": x,
+            "altitude_min_ft": None if u else x,
+            "n_legs": k,
+            "holding": c,
+            "direction": t,
+        }
+        for x, u, k, c, t in zip(f, null, i, b, s, strict=True)
+    ]
+    assert [json.dumps(d["details"], sort_keys=True) for d in dicts] == [
+        json.dumps(d, sort_keys=True) for d in want
+    ]
+    assert details_text(ev) == [json.dumps(d, sort_keys=True) for d in want]
+
+
+def test_kept_batch_equals_the_concatenated_flights(
+    sample_points: pa.Table, rnc: pd.DataFrame
+) -> None:
+    """resample_flights keeps its batch; detect_patterns uses it while the dict is untouched."""
+    for points in (sample_points, rnc):
+        rs = resample_flights(points)
+        assert isinstance(rs, ResampledFlights) and rs.batch_if_unchanged() is rs.batch
+        kept, joined = rs.batch, from_resampled([r for _, r in rs.values()])
+        for name in Batch._fields:
+            u, v = getattr(kept, name), getattr(joined, name)
+            if name == "r":
+                _same(u, v)
+            else:
+                assert u.dtype == v.dtype and np.array_equal(u, v, equal_nan=True), name
+        want = detect_patterns(points, resampled=dict(rs))
+        assert detect_patterns(points, resampled=rs).equals(want)
+        fid = next(iter(rs))
+        rs[fid] = (rs[fid][0], rs[fid][1]._replace(altitude=rs[fid][1].altitude + 1.0))
+        assert rs.batch_if_unchanged() is None
+        assert detect_patterns(points, resampled=rs).equals(
+            detect_patterns(points, resampled=dict(rs))
+        )
+
+
+@pytest.fixture(scope="module")
+def chain_points(traffic_samples: Path) -> pa.Table:
+    """Calibration and survey flights: racetracks and grids."""
+    frames = []
+    for d in ("calibration", "surveys"):
+        for path in sorted((traffic_samples / d).glob("*.json.gz")):
+            raw = read_traffic_json(path)
+            ts = raw["timestamp"]
+            unit = "ms" if pd.api.types.is_numeric_dtype(ts) else None
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "timestamp": pd.to_datetime(ts, unit=unit, utc=True),
+                        "icao24": raw["icao24"].astype(str),
+                        "latitude": pd.to_numeric(raw["latitude"], errors="coerce"),
+                        "longitude": pd.to_numeric(raw["longitude"], errors="coerce"),
+                        "altitude": pd.to_numeric(raw.get("altitude"), errors="coerce"),
+                        "flight_id": f"{d}/{path.name}",
+                    }
+                )
+            )
+    return pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False)
+
+
+def _chain_reference(b: Batch, line_tol_nm: float = 1.5) -> list[tuple[int, dict[str, Any]]]:
+    """Each reversal chain decided and described with numpy, one chain at a time."""
+    r = b.r
+    legs = legs_batch(b)
+    out = []
+    for idx in reversal_chains(legs):
+        cross, _, axis = leg_offsets(r, legs, idx)
+        a, z = int(legs.start[idx[0]]), int(legs.stop[idx[-1]])
+        alt = r.altitude[a:z][np.isfinite(r.altitude[a:z])]
+        lo = round(float(alt.min()), 0) if alt.size else None
+        hi = round(float(alt.max()), 0) if alt.size else None
+        leg_nm, leg_s = (
+            float(np.median(legs.length_nm[idx])),
+            float(np.median(legs.duration_s[idx])),
+        )
+        dur = float(r.t_s[z - 1] - r.t_s[a])
+        base = {
+            "leg_length_nm": round(leg_nm, 2),
+            "leg_duration_s": round(leg_s, 1),
+            "n_legs": int(idx.size),
+            "orientation_deg": round(axis, 1),
+            "time_on_station_s": round(dur, 1),
+            "altitude_min_ft": lo,
+            "altitude_max_ft": hi,
+            "speed_kt": round(float(np.median(r.speed_kt[a:z])), 1),
+        }
+        turns = legs.turn_after_deg[idx[:-1]]
+        same_way = max(np.count_nonzero(turns > 0), np.count_nonzero(turns < 0)) / turns.size
+        tol = max(line_tol_nm, 0.2 * leg_nm)
+        even, odd = cross[0::2], cross[1::2]
+        tight = np.ptp(even) <= tol and (odd.size < 2 or np.ptp(odd) <= tol)
+        event = {
+            "start_s": float(r.t_s[a]),
+            "stop_s": float(r.t_s[z - 1]),
+            "latitude": float(np.mean(r.latitude[a:z])),
+            "longitude": float(np.mean(r.longitude[a:z])),
+        }
+        if same_way >= 0.75 and tight:
+            details = base | {
+                "n_turns": round((idx.size - 1) / 2.0, 1),
+                "width_nm": round(abs(float(np.median(even)) - float(np.median(odd))), 2),
+                "holding": bool(40.0 <= leg_s <= 120.0 and leg_nm <= 8.0),
+            }
+            out.append((int(b.flight[a]), {"kind": "racetrack", **event, "details": details}))
+            continue
+        grid = grid_details(cross, int(idx.size))
+        if grid is not None:
+            out.append((int(b.flight[a]), {"kind": "grid", **event, "details": base | grid}))
+    return out
+
+
+def test_compiled_chains_equal_numpy_per_chain(chain_points: pa.Table, rnc: pd.DataFrame) -> None:
+    kinds = set()
+    for points in (chain_points, rnc):
+        b = resample_flights(points).batch
+        want = _chain_reference(b)
+        got = shapes_batch(b)
+        assert [f for f, _ in got] == [f for f, _ in want]
+        assert [json.dumps(e, sort_keys=True) for _, e in got] == [
+            json.dumps(e, sort_keys=True) for _, e in want
+        ]
+        kinds |= {e["kind"] for _, e in got}
+    assert kinds == {"racetrack", "grid"}

@@ -261,6 +261,7 @@ def _zones(
     ok = np.zeros(n, np.bool_)
     zlo = np.empty(4 * n + 16)
     zhi = np.empty(4 * n + 16)
+    cells = np.empty(64, np.int64)  # reused by every segment
     used = 0
     for i in range(n):
         zstart[i] = used
@@ -269,7 +270,9 @@ def _zones(
         length = np.sqrt(dx[i] * dx[i] + dy[i] * dy[i])
         if not (inland and length > 0.0):
             continue
-        for cell1 in _cells_along(x0[i], y0[i], dx[i], dy[i]):
+        cells, n_cells = _cells_along(x0[i], y0[i], dx[i], dy[i], cells)
+        for q in range(n_cells):
+            cell1 = cells[q]
             r, c = cell1 // NCOL1, cell1 % NCOL1
             lab = labels0[(r // SUB) * NCOL0 + c // SUB]
             if lab < 0:
@@ -298,8 +301,9 @@ def _zones(
 
 
 @njit
-def _cells_along(x0: float, y0: float, dx: float, dy: float) -> IntArray:
-    """Level-1 cells (``row * NCOL1 + col``) within 1e-9 deg of the segment.
+def _cells_along(x0: float, y0: float, dx: float, dy: float, out: IntArray) -> tuple[IntArray, int]:
+    """Level-1 cells (``row * NCOL1 + col``) within 1e-9 deg of the segment, into
+    ``out`` (grown when too small): returns it and their count.
 
     Walks the columns (or rows, whichever the segment spans more of) and, in
     each, the rows of the part of the segment inside it.
@@ -310,7 +314,6 @@ def _cells_along(x0: float, y0: float, dx: float, dy: float) -> IntArray:
     nu, nv = (NROW1, NCOL1) if steep else (NCOL1, NROW1)
     ulo, uhi = min(u0, u0 + du), max(u0, u0 + du)
     a0, a1 = _cell_range(ulo, uhi, nu)
-    out = np.empty(4 * (a1 - a0 + 1), np.int64)
     n = 0
     for a in range(a0, a1 + 1):
         ta = (max(a * RES1 - 1e-9, ulo) - u0) / du
@@ -322,7 +325,7 @@ def _cells_along(x0: float, y0: float, dx: float, dy: float) -> IntArray:
                 out = np.concatenate((out, np.empty(out.size, np.int64)))
             out[n] = a * NCOL1 + b if steep else b * NCOL1 + a
             n += 1
-    return out[:n]
+    return out, n
 
 
 @njit
@@ -371,13 +374,20 @@ def _edge_zone(
 
 @njit
 def _merge(zlo: FloatArray, zhi: FloatArray, first: int, end: int) -> int:
-    """Sort zones ``first:end`` by start, merge overlaps in place; their new count."""
-    lo, hi = zlo[first:end].copy(), zhi[first:end].copy()
+    """Sort zones ``first:end`` by start (NaN last), merge overlaps in place; their
+    new count.  (An insertion sort: a segment has a few zones.)"""
+    for j in range(first + 1, end):
+        lo, hi = zlo[j], zhi[j]
+        i = j - 1
+        while i >= first and (zlo[i] > lo or (zlo[i] != zlo[i] and lo == lo)):
+            zlo[i + 1], zhi[i + 1] = zlo[i], zhi[i]
+            i -= 1
+        zlo[i + 1], zhi[i + 1] = lo, hi
     out = first
-    for j in np.argsort(lo):
-        if out > first and lo[j] <= zhi[out - 1]:
-            zhi[out - 1] = max(zhi[out - 1], hi[j])
+    for j in range(first, end):
+        if out > first and zlo[j] <= zhi[out - 1]:
+            zhi[out - 1] = max(zhi[out - 1], zhi[j])
         else:
-            zlo[out], zhi[out] = lo[j], hi[j]
+            zlo[out], zhi[out] = zlo[j], zhi[j]
             out += 1
     return out - first

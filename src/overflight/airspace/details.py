@@ -69,6 +69,8 @@ def json_floats(values: FloatArray, null: BoolArray | None = None) -> pa.Array:
     if whole.any():
         text = pc.if_else(pa.array(whole), pc.binary_join_element_wise(text, ".0", ""), text)
     other = ~(small & (whole | (size >= 1e-4)))
+    if null is not None:
+        other &= ~null  # written as null below
     if other.any():
         fixed = [_float_text(v) for v in values[other].tolist()]
         text = pc.replace_with_mask(text, pa.array(other), pa.array(fixed, pa.string()))
@@ -100,9 +102,19 @@ def json_bools(values: BoolArray, null: BoolArray | None = None) -> pa.Array:
     return _null(text, null)
 
 
-def json_strings(values: Sequence[str | None]) -> pa.Array:
-    """JSON strings, ASCII-escaped as :func:`json.dumps` does (None gives ``null``)."""
-    return pa.array([_escape(v) if v is not None else "null" for v in values], pa.string())
+def json_strings(values: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.Array:
+    """JSON strings, ASCII-escaped as :func:`json.dumps` does (None gives ``null``).
+
+    Each distinct string is escaped once (the values are dictionary-encoded).
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    arr = values if isinstance(values, pa.Array) else pa.array(values, pa.string())
+    if not pa.types.is_string(arr.type):
+        arr = arr.cast(pa.string())
+    enc = arr.dictionary_encode()
+    words = pa.array([_escape(v) for v in enc.dictionary.to_pylist()], pa.string())
+    return words.take(enc.indices).fill_null("null")
 
 
 def details_column(fields: Mapping[str, pa.Array]) -> pa.Array:
@@ -138,9 +150,8 @@ def event_table(
     country = rows["name"][order].copy()
     zone = rows["kind"][order] == KINDS.index("zone_entry")
     country[zone] = [zone_owner.get(z) for z in country[zone]]
-    known = np.array(
-        [r is not None and c is not None for r, c in zip(reg, country, strict=True)], bool
-    )
+    none = np.array(None, dtype=object)
+    known = np.not_equal(reg, none) & np.not_equal(country, none)
     foreign = known & (reg != country)
     if foreign_only:
         keep = ~known | foreign
@@ -150,9 +161,9 @@ def event_table(
     r = {c: v[order] for c, v in rows.items()}
     src = pa.array(r["row"], pa.int64())
     callsign = (
-        points.column("callsign").take(src).to_pylist()
+        points.column("callsign").take(src).combine_chunks()
         if "callsign" in points.column_names
-        else [None] * order.size
+        else pa.nulls(order.size, pa.string())
     )
     approach = r["kind"] == _APPROACH
     start, stop = r["start"], r["stop"]
@@ -191,7 +202,7 @@ def _one_chunk(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def _details(
-    r: Rows, callsign: list[str | None], reg: list[str | None], foreign: BoolArray, known: BoolArray
+    r: Rows, callsign: pa.Array, reg: list[str | None], foreign: BoolArray, known: BoolArray
 ) -> pa.Array:
     """The details JSON of each row (stays and approaches have different fields)."""
     approach = r["kind"] == _APPROACH
@@ -209,7 +220,7 @@ def _details(
             "max_depth_m": json_floats(g["max_depth_m"], null=np.isnan(g["max_depth_m"])),
             "over_land": json_bools(g["over_land"]),
             "n_fixes": json_ints(g["n_fixes"]),
-            "callsign": json_strings([callsign[i] for i in sel.tolist()]),
+            "callsign": json_strings(callsign.take(pa.array(sel))),
             "registry_country": json_strings([reg[i] for i in sel.tolist()]),
             "foreign": json_bools(foreign[sel], null=~known[sel]),
         }

@@ -28,11 +28,19 @@ extends a stay.  The crossing is found by bisection along the segment between
 the two fixes with the exact point classifier (to 1e-9 of the segment; see
 :mod:`overflight.airspace.crossing`, which runs it for all crossings at once);
 the details are encoded by :mod:`overflight.airspace.details`.
+
+The valid fixes are selected, and the stays found, by compiled walks over
+the fixes in (flight, time) order (:func:`overflight.jit.njit`): a stay of a
+key goes on while the next fix of the flight is inside it too, and keeps the
+deepest known depth and whether any fix was over land as it goes; the fixes
+whose depth is not known from the points are measured afterwards, key by
+key, in time order.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +54,8 @@ from overflight.airspace.details import KINDS, Rows, event_table
 from overflight.airspace.distance import DEFAULT_MAX_DISTANCE_M, border_distance
 from overflight.airspace.grid import BoolArray, FloatArray, Int32Array, IntArray
 from overflight.airspace.keys import Keys
+from overflight.jit import njit
+from overflight.patterns.events import py_round
 from overflight.schema import EVENT_FIELDS, EVENT_SCHEMA
 
 #: Event columns only airspace entries fill (declared in :mod:`overflight.schema`).
@@ -66,25 +76,87 @@ class _Fixes:
     names: pa.Array  # the distinct flight ids
     lon: FloatArray
     lat: FloatArray
-    ts: IntArray
+    ts: npt.NDArray[Any]  # ns (int64; float64, NaN for null, when a time is null)
     rank: IntArray  # position in the flight
     nvalid: IntArray  # fixes of the flight
 
     @classmethod
     def of(cls, points: pa.Table) -> _Fixes:
         """The valid fixes (finite position, a flight id) of ``points``."""
-        lon, lat = coordinates(points)
         codes, names = _flight_codes(points.column("flight_id").combine_chunks())
-        ts = points.column("timestamp").cast(pa.int64()).to_numpy(zero_copy_only=False)
-        ok = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat) & (codes >= 0))
-        c, t = codes[ok], ts[ok]
-        if not np.all((c[1:] > c[:-1]) | ((c[1:] == c[:-1]) & (t[1:] >= t[:-1]))):
-            ok = ok[np.lexsort((t, c))]  # else already in (flight, time) order
-        flight = codes[ok].astype(np.int64)
-        first = np.flatnonzero(np.diff(flight, prepend=-1))
-        count = np.diff(np.append(first, flight.size))
-        rank = np.arange(flight.size) - np.repeat(first, count)
-        return cls(ok, flight, names, lon[ok], lat[ok], ts[ok], rank, np.repeat(count, count))
+        stamps = points.column("timestamp").cast(pa.int64())
+        if stamps.null_count:  # times as floats (NaN for null), the slow way
+            lon, lat = coordinates(points)
+            ts = stamps.to_numpy(zero_copy_only=False)
+            ok = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat) & (codes >= 0))
+            return cls._sorted(ok, codes, names, lon, lat, ts)
+        lon, lat = _floats(points, "longitude"), _floats(points, "latitude")
+        if "valid" in points.column_names:
+            valid = points.column("valid").fill_null(False).to_numpy(zero_copy_only=False)
+        else:
+            valid = np.ones(points.num_rows, bool)
+        ts = np.ascontiguousarray(stamps.to_numpy(zero_copy_only=False), np.int64)
+        ok = _usable(lon, lat, np.asarray(valid, np.bool_), codes)
+        return cls._sorted(ok, codes, names, lon, lat, ts)
+
+    @classmethod
+    def _sorted(
+        cls,
+        ok: IntArray,
+        codes: IntArray,
+        names: pa.Array,
+        lon: FloatArray,
+        lat: FloatArray,
+        ts: npt.NDArray[np.int64] | FloatArray,
+    ) -> _Fixes:
+        """The fixes ``ok`` in (flight, time) order."""
+        if not _in_order(codes, ts, ok):
+            c, t = codes[ok], ts[ok]
+            ok = ok[np.lexsort((t, c))]
+        flight, rank, nvalid = _ranks(codes, ok)
+        return cls(ok, flight, names, lon[ok], lat[ok], ts[ok], rank, nvalid)
+
+
+def _floats(points: pa.Table, name: str) -> FloatArray:
+    return np.asarray(points.column(name).to_numpy(zero_copy_only=False), np.float64)
+
+
+@njit
+def _usable(lon: FloatArray, lat: FloatArray, valid: BoolArray, codes: IntArray) -> IntArray:
+    """Rows that are valid, with a finite position and a flight."""
+    out = np.empty(codes.size, np.int64)
+    m = 0
+    for i in range(codes.size):
+        if valid[i] and np.isfinite(lon[i]) and np.isfinite(lat[i]) and codes[i] >= 0:
+            out[m] = i
+            m += 1
+    return out[:m]
+
+
+@njit
+def _in_order(codes: IntArray, ts: npt.NDArray[Any], rows: IntArray) -> bool:
+    """Whether ``rows`` are in (flight, time) order (ties allowed)."""
+    for j in range(1, rows.size):
+        c0, c1 = codes[rows[j - 1]], codes[rows[j]]
+        if not (c1 > c0 or (c1 == c0 and ts[rows[j]] >= ts[rows[j - 1]])):
+            return False
+    return True
+
+
+@njit
+def _ranks(codes: IntArray, rows: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Flight of each of ``rows`` (grouped by flight), position in it, its fix count."""
+    n = rows.size
+    flight, rank, count = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    first = 0
+    for j in range(n):
+        flight[j] = codes[rows[j]]
+        if j > 0 and flight[j] != flight[j - 1]:
+            count[first:j] = j - first
+            first = j
+        rank[j] = j - first
+    count[first:n] = n - first
+    return flight, rank, count
 
 
 def _flight_codes(fid: pa.Array) -> tuple[IntArray, pa.Array]:
@@ -101,31 +173,6 @@ def _flight_codes(fid: pa.Array) -> tuple[IntArray, pa.Array]:
     enc = pc.dictionary_encode(fid)
     codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
     return codes.astype(np.int64), enc.dictionary
-
-
-def _runs(flight: IntArray, key: IntArray, rank: IntArray) -> tuple[IntArray, IntArray]:
-    """First and last position of each run of consecutive ranks with the same flight and key."""
-    if flight.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    brk = np.ones(flight.size, bool)
-    brk[1:] = (flight[1:] != flight[:-1]) | (key[1:] != key[:-1]) | (rank[1:] != rank[:-1] + 1)
-    first = np.flatnonzero(brk)
-    return first, np.append(first[1:], flight.size) - 1
-
-
-def _pairs(member: BoolArray, ids: npt.NDArray[np.int32], fx: _Fixes) -> tuple[IntArray, IntArray]:
-    """(fix, key) of every fix inside every key, sorted by flight, key and time."""
-    cls_of_pair, ki = np.nonzero(member)  # CSR of keys per class, class-major
-    start = np.searchsorted(cls_of_pair, np.arange(member.shape[0]))
-    count = np.where(ids >= 0, np.bincount(cls_of_pair, minlength=member.shape[0])[ids], 0)
-    pi = np.repeat(np.arange(ids.size), count)
-    ki = ki[
-        np.repeat(start[np.maximum(ids, 0)] - (np.cumsum(count) - count), count)
-        + np.arange(pi.size)
-    ]
-    # pi ascends, so a stable sort by (flight, key) keeps each run in time order
-    order = np.argsort(fx.flight[pi] * member.shape[1] + ki, kind="stable")
-    return pi[order], ki[order]
 
 
 def airspace_events(
@@ -180,20 +227,16 @@ def airspace_events(
     keys = Keys(boundaries, focus)
     fx = _Fixes.of(points)
     ids = boundaries.classify(fx.lon, fx.lat) if point_ids is None else point_ids[fx.rows]
-    member, land = keys.matrices()
-    pi, ki = _pairs(member, ids, fx)
-    r0, r1 = _runs(fx.flight[pi], ki, fx.rank[pi])
-    known = None
+    ids = np.asarray(ids)
+    dist = np.empty(0)
     if reuse_point_distances and "boundary_distance_m" in points.column_names:
         col = points.column("boundary_distance_m")
-        dist = pc.fill_null(col, np.nan).to_numpy(zero_copy_only=False)[fx.rows]
-        single = np.where(ids >= 0, keys.single()[np.maximum(ids, 0)], -1)
-        known = (single, np.asarray(dist, np.float64))
-    depth = _depths(keys, fx, pi, ki, r0, known, max_distance_m)
-    rows = _stays(keys, fx, pi, ki, r0, r1, depth, land[ids[pi], ki])
+        dist = np.asarray(pc.fill_null(col, np.nan).to_numpy(zero_copy_only=False), np.float64)
+    st = _stay_runs(keys, fx, ids, dist, max_distance_m)
+    rows = _stays(keys, fx, st)
     if focus is not None:
         k = keys.index.get(("airspace_entry", focus), -1)
-        entered = np.unique(fx.flight[pi[r0][ki[r0] == k]])
+        entered = np.unique(fx.flight[st.p0[st.key == k]])
         near = _approaches(boundaries, focus, fx, entered, near_km, max_distance_m)
         rows = {c: np.concatenate([rows[c], near[c]]) for c in rows}
     owners = {
@@ -210,53 +253,129 @@ def airspace_events(
     )
 
 
-def _depths(
-    keys: Keys,
-    fx: _Fixes,
-    pi: IntArray,
-    ki: IntArray,
-    r0: IntArray,
-    known: tuple[IntArray, FloatArray] | None,
-    max_distance_m: float,
-) -> FloatArray:
-    """Deepest fix of each run (NaN when none is measured).
+class _Runs(NamedTuple):
+    """Stays as runs of consecutive fixes of a flight inside one key's area."""
 
-    ``known``: per fix, the key of the one country it is in (else -1) and its
-    distance to that country's border, used instead of measuring.
+    key: IntArray
+    p0: IntArray  # first fix
+    p1: IntArray  # last fix
+    depth: FloatArray  # deepest fix (NaN when none is measured)
+    over_land: BoolArray
+
+
+def _stay_runs(
+    keys: Keys, fx: _Fixes, ids: npt.NDArray[Any], dist: FloatArray, max_distance_m: float
+) -> _Runs:
+    """Every stay, by flight, key and time, with its depth and whether it was over land.
+
+    ``dist`` (per points row, or empty): the points' boundary distances, the
+    depth of a fix in a single country's airspace.  Other fixes are measured
+    with :func:`border_distance`, key by key.
     """
-    d = np.full(pi.size, np.nan)
-    todo = np.ones(pi.size, bool)
-    if known is not None:
-        ok = (known[0][pi] == ki) & np.isfinite(known[1][pi])
-        d[ok] = np.minimum(np.abs(known[1][pi[ok]]), max_distance_m)
-        todo = ~ok
-    sel = np.flatnonzero(todo)
-    sel = sel[np.argsort(ki[sel], kind="stable")]
-    bounds = np.flatnonzero(np.diff(ki[sel], prepend=-1, append=-1))
-    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        kind, name = keys.keys[int(ki[sel[a]])]
-        f = pi[sel[a:b]]
-        d[sel[a:b]] = border_distance(keys.b, kind, name, fx.lon[f], fx.lat[f], max_distance_m)
-    return np.fmax.reduceat(d, r0) if r0.size else np.zeros(0)
+    member, land = keys.matrices()
+    cls_of, key_of = np.nonzero(member)  # the keys of each class, ascending
+    cls_start = np.searchsorted(cls_of, np.arange(member.shape[0] + 1))
+    single = keys.single() if dist.size else np.full(member.shape[0], -1, np.int64)
+    flight, key, p0, p1, depth, over_land, todo = _walk(
+        fx.flight,
+        ids,
+        cls_start,
+        key_of,
+        land[cls_of, key_of],
+        single,
+        fx.rows,
+        dist,
+        float(max_distance_m),
+        len(keys.keys),
+    )
+    tp, tk, ts = todo
+    by = np.lexsort((tp, tk))  # key by key, in time order
+    tp, tk, ts = tp[by], tk[by], ts[by]
+    cut = np.flatnonzero(np.diff(tk, prepend=-1, append=-1))
+    for a, b in zip(cut[:-1].tolist(), cut[1:].tolist(), strict=True):
+        kind, name = keys.keys[int(tk[a])]
+        f = tp[a:b]
+        d = border_distance(keys.b, kind, name, fx.lon[f], fx.lat[f], max_distance_m)
+        np.fmax.at(depth, ts[a:b], d)
+    order = np.lexsort((p0, key, flight))
+    return _Runs(key[order], p0[order], p1[order], depth[order], over_land[order])
 
 
-def _any_in_run(values: BoolArray, r0: IntArray) -> BoolArray:
-    return np.logical_or.reduceat(values, r0) if r0.size else np.zeros(0, bool)
+@njit
+def _grow(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    return np.concatenate((a, np.empty_like(a)))
 
 
-def _stays(
-    keys: Keys,
-    fx: _Fixes,
-    pi: IntArray,
-    ki: IntArray,
-    r0: IntArray,
-    r1: IntArray,
-    depth: FloatArray,
-    land_of_pair: BoolArray,
-) -> Rows:
-    """Rows of the stays: runs ``r0[i]..r1[i]`` of (fix ``pi``, key ``ki``) pairs."""
+@njit
+def _walk(
+    flight: IntArray,
+    ids: npt.NDArray[Any],
+    cls_start: IntArray,
+    key_of: IntArray,
+    land_of: BoolArray,
+    single: IntArray,
+    rows: IntArray,
+    dist: FloatArray,
+    max_m: float,
+    nkeys: int,
+) -> tuple[
+    IntArray,
+    IntArray,
+    IntArray,
+    IntArray,
+    FloatArray,
+    BoolArray,
+    tuple[IntArray, IntArray, IntArray],
+]:
+    """Walk the fixes in order: a stay of key k goes on while the next fix of the
+    flight is in k too.  Returns per stay (in order of start): flight, key,
+    first and last fix, the deepest known depth, any fix over land; and the
+    (fix, key, stay) whose depth is to be measured."""
+    last = np.full(nkeys, -2, np.int64)  # last fix seen inside each key
+    cur = np.zeros(nkeys, np.int64)  # and its stay
+    cap = 1024
+    sf, sk = np.empty(cap, np.int64), np.empty(cap, np.int64)
+    s0, s1 = np.empty(cap, np.int64), np.empty(cap, np.int64)
+    sd, sl = np.empty(cap), np.zeros(cap, np.bool_)
+    tp, tk, ts = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
+    n, m, p = 0, 0, 0
+    while p < flight.size:  # a run of fixes p..q-1 of one flight in one class
+        c, f, q = ids[p], flight[p], p + 1
+        while q < flight.size and ids[q] == c and flight[q] == f:
+            q += 1
+        for e in range(cls_start[c], cls_start[c + 1]) if c >= 0 else range(0):
+            k = key_of[e]
+            if last[k] == p - 1 and flight[p - 1] == f:
+                s = cur[k]
+            else:
+                if n == sf.size:
+                    sf, sk, s0, s1 = _grow(sf), _grow(sk), _grow(s0), _grow(s1)
+                    sd, sl = _grow(sd), _grow(sl)
+                s = n
+                n += 1
+                sf[s], sk[s], s0[s], sd[s], sl[s] = f, k, p, np.nan, False
+                cur[k] = s
+            s1[s] = last[k] = q - 1
+            sl[s] = sl[s] or land_of[e]
+            for r in range(p, q):
+                known = dist[rows[r]] if single[c] == k else np.nan
+                if np.isfinite(known):
+                    v = min(abs(known), max_m)
+                    sd[s] = v if np.isnan(sd[s]) or v > sd[s] else sd[s]  # np.fmax
+                else:
+                    if m == tp.size:
+                        tp, tk, ts = _grow(tp), _grow(tk), _grow(ts)
+                    tp[m], tk[m], ts[m] = r, k, s
+                    m += 1
+        p = q
+    todo = (tp[:m], tk[:m], ts[:m])
+    return sf[:n], sk[:n], s0[:n], s1[:n], sd[:n], sl[:n], todo
+
+
+def _stays(keys: Keys, fx: _Fixes, st: _Runs) -> Rows:
+    """Rows of the stays."""
     lon, lat, ts = fx.lon, fx.lat, fx.ts
-    p0, p1, key = pi[r0], pi[r1], ki[r0]
+    p0, p1, key = st.p0, st.p1, st.key
     has_prev = fx.rank[p0] > 0
     has_next = fx.rank[p1] < fx.nvalid[p1] - 1
     a, c = p0[has_prev], p1[has_next]
@@ -298,20 +417,15 @@ def _stays(
         "longitude": in_x,
         "exit_latitude": out_y,
         "exit_longitude": out_x,
-        "max_depth_m": _round1(depth),
-        "over_land": _any_in_run(land_of_pair, r0),
+        "max_depth_m": py_round(st.depth, 1),
+        "over_land": st.over_land,
         "entry_interpolated": has_prev,
         "exit_interpolated": has_next,
         "entry_gap_s": np.where(has_prev, (ts[p0] - ts[prev]).astype(np.float64) / 1e9, np.nan),
         "exit_gap_s": np.where(has_next, (ts[nxt] - ts[p1]).astype(np.float64) / 1e9, np.nan),
-        "n_fixes": r1 - r0 + 1,
+        "n_fixes": p1 - p0 + 1,
         "closest_time": np.full(p0.size, None, dtype=object),
     }
-
-
-def _round1(x: FloatArray) -> FloatArray:
-    """Python's ``round(v, 1)`` of each value (correctly rounded, unlike ``np.round``)."""
-    return np.array([round(v, 1) for v in x.tolist()], np.float64)
 
 
 def _approaches(
@@ -352,7 +466,7 @@ def _approaches(
         "longitude": fx.lon[best],
         "exit_latitude": np.full(n, np.nan),
         "exit_longitude": np.full(n, np.nan),
-        "max_depth_m": _round1(-d[pos]),
+        "max_depth_m": py_round(-d[pos], 1),
         "over_land": np.zeros(n, bool),
         "entry_interpolated": np.zeros(n, bool),
         "exit_interpolated": np.zeros(n, bool),

@@ -25,6 +25,7 @@ pattern; ``country`` is left null for the airspace stage.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -39,16 +40,19 @@ from overflight.patterns.batch import (
     to_resampled,
     windowed_rate_batch,
 )
+from overflight.patterns.events import Events, Merged, merge, to_dicts
 from overflight.patterns.fixes import usable_fixes
-from overflight.patterns.loiter import loiters_batch
-from overflight.patterns.orbit import orbits_batch
-from overflight.patterns.racetrack import shapes_batch
+from overflight.patterns.loiter import loiter_events
+from overflight.patterns.orbit import orbit_events
+from overflight.patterns.racetrack import shape_events
 from overflight.patterns.turns import FloatArray, Resampled
 from overflight.schema import EVENT_SCHEMA, conform
 
 __all__ = [
     "Resampled",
+    "ResampledFlights",
     "detect_batch",
+    "detect_events",
     "detect_flight",
     "detect_patterns",
     "events_to_table",
@@ -70,33 +74,41 @@ def detect_batch(b: Batch) -> dict[int, list[dict[str, Any]]]:
 
     Each list is what :func:`detect_flight` returns for that flight.
     """
-    short = windowed_rate_batch(b, short_window_s(b))
-    shaped: dict[int, list[dict[str, Any]]] = {}
-    for f, e in shapes_batch(b, short=short):
-        shaped.setdefault(f, []).append(e)
-    orbits: dict[int, list[dict[str, Any]]] = {}
-    for f, e in orbits_batch(b, short=short):
-        orbits.setdefault(f, []).append(e)
-    loiters: dict[int, list[dict[str, Any]]] = {}
-    for f, e in loiters_batch(b):
-        loiters.setdefault(f, []).append(e)
+    blocks = detect_events(b)
+    dicts = [to_dicts(ev) for ev in blocks]
+    m = merge(blocks)
     out: dict[int, list[dict[str, Any]]] = {}
-    for f in sorted(shaped.keys() | orbits.keys() | loiters.keys()):
-        s = shaped.get(f, [])
-        kept = [
-            o
-            for o in orbits.get(f, [])
-            if not any(_overlap(o, x) > 0.5 * (o["stop_s"] - o["start_s"]) for x in s)
-        ]
-        events = s + kept + loiters.get(f, [])
-        events.sort(key=lambda e: (e["start_s"], e["kind"]))
-        if events:
-            out[f] = events
+    for f, k, i in zip(m.flight.tolist(), m.block.tolist(), m.position.tolist(), strict=True):
+        out.setdefault(f, []).append(dicts[k][i])
     return out
 
 
-def _overlap(a: dict[str, Any], b: dict[str, Any]) -> float:
-    return max(0.0, float(min(a["stop_s"], b["stop_s"]) - max(a["start_s"], b["start_s"])))
+def detect_events(b: Batch) -> list[Events]:
+    """The racetracks, grids, orbits and loiters of a batch (see :func:`detect_flight`)."""
+    short = windowed_rate_batch(b, short_window_s(b))
+    race, grid = shape_events(b, short=short)
+    orbits = orbit_events(b, short=short)
+    return [race, grid, _without_shapes(orbits, (race, grid)), loiter_events(b)]
+
+
+def _without_shapes(orbits: Events, shapes: tuple[Events, ...]) -> Events:
+    """The orbits that overlap no racetrack or grid of their flight by more than
+    half their own duration."""
+    flight = np.concatenate([s.flight for s in shapes])
+    if orbits.size == 0 or flight.size == 0:
+        return orbits
+    by = np.argsort(flight, kind="stable")
+    flight = flight[by]
+    start = np.concatenate([s.start_s for s in shapes])[by]
+    stop = np.concatenate([s.stop_s for s in shapes])[by]
+    lo = np.searchsorted(flight, orbits.flight, side="left")
+    n = np.searchsorted(flight, orbits.flight, side="right") - lo
+    o = np.repeat(np.arange(orbits.size), n)  # every (orbit, shape of its flight) pair
+    x = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(o.size)
+    a, z = orbits.start_s[o], orbits.stop_s[o]
+    overlap = np.maximum(0.0, np.minimum(z, stop[x]) - np.maximum(a, start[x]))
+    covered = np.bincount(o[overlap > 0.5 * (z - a)], minlength=orbits.size) > 0
+    return orbits.take(np.flatnonzero(~covered))
 
 
 def _resample_all(
@@ -107,16 +119,48 @@ def _resample_all(
     return [fx.flight_id[f] for f in kept], [fx.icao24[f] for f in kept], b
 
 
+class ResampledFlights(dict[str, tuple[str, Resampled]]):
+    """What :func:`resample_flights` returns: ``{flight_id: (icao24, Resampled)}``,
+    a plain dict that also keeps the batch its flights were cut from, so
+    :func:`detect_patterns` does not put them end to end again.
+
+    The batch is used only while the dict still holds exactly those
+    :class:`Resampled` objects, in that order.
+    """
+
+    def __init__(self, items: Iterable[tuple[str, tuple[str, Resampled]]], batch: Batch) -> None:
+        super().__init__(items)
+        self.batch = batch
+        self._flights = tuple(r for _, r in self.values())
+
+    def batch_if_unchanged(self) -> Batch | None:
+        """The batch, or None when the dict has been changed since."""
+        same = len(self) == len(self._flights) and all(
+            r is s for (_, r), s in zip(self.values(), self._flights, strict=True)
+        )
+        return self.batch if same else None
+
+
+def _batch_of(resampled: dict[str, tuple[str, Resampled]]) -> Batch:
+    """The batch of resampled flights (the one they came from when it is known)."""
+    if isinstance(resampled, ResampledFlights):
+        b = resampled.batch_if_unchanged()
+        if b is not None:
+            return b
+    return from_resampled([r for _, r in resampled.values()])
+
+
 def resample_flights(
     points: pa.Table | pd.DataFrame, step_s: float = 10.0, max_gap_s: float = 200.0
-) -> dict[str, tuple[str, Resampled]]:
+) -> ResampledFlights:
     """Each flight of a points table resampled: ``{flight_id: (icao24, Resampled)}``.
 
-    Flights with fewer than three usable fixes are left out.
+    Flights with fewer than three usable fixes are left out.  The dict is a
+    :class:`ResampledFlights`.
     """
-    ids, icaos, b = _resample_all(points, step_s, max_gap_s)
+    ids, icaos, b = _resample_all(points, float(step_s), max_gap_s)
     pairs = enumerate(zip(ids, icaos, strict=True))
-    return {fid: (ic, to_resampled(b, k)) for k, (fid, ic) in pairs}
+    return ResampledFlights(((fid, (ic, to_resampled(b, k))) for k, (fid, ic) in pairs), b)
 
 
 _DETAILS = json.JSONEncoder(sort_keys=True)
@@ -196,9 +240,31 @@ def detect_patterns(
     else:
         ids = list(resampled)
         icaos = [ic for ic, _ in resampled.values()]
-        b = from_resampled([r for _, r in resampled.values()])
-    rows: list[dict[str, Any]] = []
-    for f, events in detect_batch(b).items():
-        extra = {"flight_id": ids[f], "icao24": icaos[f]}
-        rows.extend(e | extra for e in events)
-    return events_to_table(rows)
+        b = _batch_of(resampled)
+    return _table(merge(detect_events(b)), ids, icaos)
+
+
+def _table(m: Merged, ids: list[str], icaos: list[str]) -> pa.Table:
+    """The events table of merged events of flights ``ids``."""
+    if m.flight.size == 0:
+        return conform(EVENT_SCHEMA.empty_table(), EVENT_SCHEMA)
+    flight = pa.array(m.flight, pa.int64())
+
+    def stamps(v: FloatArray, name: str) -> pa.Array:
+        ns = np.round(v * 1e9).astype("int64")
+        return pa.array(ns, pa.timestamp("ns", tz="UTC")).cast(EVENT_SCHEMA.field(name).type)
+
+    table = pa.table(
+        {
+            "flight_id": pa.array(ids, pa.string()).take(flight),
+            "icao24": pa.array(icaos, pa.string()).take(flight),
+            "kind": pa.array(m.kind, pa.string()),
+            "start": stamps(m.start_s, "start"),
+            "stop": stamps(m.stop_s, "stop"),
+            "latitude": pa.array(m.latitude, pa.float64()),
+            "longitude": pa.array(m.longitude, pa.float64()),
+            "duration_s": pa.array(m.stop_s - m.start_s, pa.float64()),
+            "details": pa.array(m.details, pa.string()),
+        }
+    )
+    return conform(table, EVENT_SCHEMA)

@@ -20,7 +20,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from overflight.patterns.batch_jit import flight_medians, local_xy, wrap180_array
+from overflight.patterns.batch_jit import (
+    degrees_and_wraps,
+    flight_medians,
+    local_xy,
+    window_rates,
+    wrap180_array,
+)
 from overflight.patterns.fixes import Fixes
 from overflight.patterns.motion import motion
 from overflight.patterns.resample_jit import resample_fixes
@@ -159,14 +165,10 @@ def _degrees_unwrapped(fx: Fixes, kept: IntArray) -> FloatArray:
     """Longitudes in degrees as ``turns.resample`` interpolates them:
     ``degrees(unwrap(radians(lon)))`` for flights that cross the antimeridian,
     ``degrees(radians(lon))`` for the rest."""
-    p = np.radians(fx.longitude)
-    out = np.asarray(np.degrees(p), dtype=np.float64)
-    wraps = np.zeros(p.size + 1, dtype=np.int64)
-    np.cumsum(np.abs(np.diff(p)) >= np.pi, out=wraps[2:])
-    a, b = fx.start[kept], fx.start[kept + 1]
-    for f in np.flatnonzero(wraps[b] - wraps[a + 1] > 0):
-        lo, hi = int(a[f]), int(b[f])
-        out[lo:hi] = np.degrees(np.unwrap(p[lo:hi]))
+    out, wrapped = degrees_and_wraps(fx.longitude, fx.start, kept)
+    for f in wrapped.tolist():
+        lo, hi = int(fx.start[kept[f]]), int(fx.start[kept[f] + 1])
+        out[lo:hi] = np.degrees(np.unwrap(np.radians(fx.longitude[lo:hi])))
     return out
 
 
@@ -209,14 +211,7 @@ def windowed_rate_batch(b: Batch, window_s: FloatArray) -> FloatArray:
     if n == 0:
         return np.empty(0)
     kf = np.maximum(1, np.round(window_s / r.step_s / 2)).astype(np.int64)
-    k = kf[b.flight]
-    idx = np.arange(n)
-    lo = np.maximum(idx - k, b.seg_start)
-    hi = np.minimum(idx + k, b.seg_stop)
-    span = (hi - lo) * r.step_s
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = (r.heading_deg[hi] - r.heading_deg[lo]) / span
-    return np.asarray(np.where(span > 0, rate, 0.0), dtype=np.float64)
+    return window_rates(r.heading_deg, kf, b.flight, b.seg_start, b.seg_stop, float(r.step_s))
 
 
 def short_window_s(b: Batch) -> FloatArray:

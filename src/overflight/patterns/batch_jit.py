@@ -128,3 +128,47 @@ def local_xy(
             x[i] = _wrap180(lon[i] - lon0[f]) * NM_PER_DEG * coslat[f]
             y[i] = (lat[i] - lat0[f]) * NM_PER_DEG
     return x, y
+
+
+@njit
+def window_rates(
+    heading: FloatArray,
+    half: IntArray,
+    flight: IntArray,
+    seg_start: IntArray,
+    seg_stop: IntArray,
+    step_s: float,
+) -> FloatArray:
+    """Turn rate of every point over ``half[flight]`` points each side, within its
+    segment: ``(heading[hi] - heading[lo]) / ((hi - lo) * step_s)``, 0 where the
+    span is empty."""
+    out = np.empty(heading.size)
+    for i in range(heading.size):
+        k = half[flight[i]]
+        lo = max(i - k, seg_start[i])
+        hi = min(i + k, seg_stop[i])
+        span = (hi - lo) * step_s
+        out[i] = (heading[hi] - heading[lo]) / span if span > 0 else 0.0
+    return out
+
+
+@njit
+def degrees_and_wraps(
+    lon: FloatArray, start: IntArray, kept: IntArray
+) -> tuple[FloatArray, IntArray]:
+    """``np.degrees(np.radians(lon))``, and the kept flights (indices into
+    ``kept``; flight f is ``start[f]:start[f + 1]``) with a step of at least
+    pi radians between consecutive fixes, which need unwrapping."""
+    out = np.empty(lon.size)
+    for i in range(lon.size):
+        out[i] = np.degrees(np.radians(lon[i]))
+    wrapped = np.zeros(kept.size, dtype=np.int64)
+    m = 0
+    for k in range(kept.size):
+        a, b = start[kept[k]], start[kept[k] + 1]
+        for i in range(a + 1, b):
+            if abs(np.radians(lon[i]) - np.radians(lon[i - 1])) >= np.pi:
+                wrapped[m] = k
+                m += 1
+                break
+    return out, wrapped[:m]

@@ -19,7 +19,13 @@ import pyarrow.compute as pc
 
 from overflight.identify.flightcodes import flight_codes
 from overflight.jit import sorted_by_group
-from overflight.patterns.fixes_jit import epoch_seconds, first_of_each
+from overflight.patterns.fixes_jit import (
+    epoch_seconds,
+    first_of_each,
+    flight_times,
+    take_positions,
+    usable_rows,
+)
 from overflight.patterns.turns import (
     BoolArray,
     FloatArray,
@@ -93,15 +99,12 @@ def _usable_rows(points: pa.Table, code: IntArray) -> tuple[IntArray, FloatArray
     """Rows points_frame keeps (any order), with latitude and longitude."""
     sch = points.schema
     lat, lon = _floats(points, "latitude"), _floats(points, "longitude")
-    with np.errstate(invalid="ignore"):
-        keep = (lat >= -90.0) & (lat <= 90.0) & (lon >= -180.0) & (lon <= 180.0)
-    keep &= code >= 0
-    keep &= points.column("timestamp").is_valid().to_numpy()
+    ok = np.asarray(points.column("timestamp").is_valid().to_numpy(), dtype=bool)
     if "valid" in sch.names:
-        keep &= _flag(points, "valid")
+        ok = ok & _flag(points, "valid")
     if "onground" in sch.names:
-        keep &= ~_flag(points, "onground")
-    return np.flatnonzero(keep), lat, lon
+        ok = ok & ~_flag(points, "onground")
+    return usable_rows(np.ascontiguousarray(code, np.int64), lat, lon, ok), lat, lon
 
 
 def usable_fixes(points: pa.Table | pd.DataFrame) -> Fixes:
@@ -118,8 +121,8 @@ def usable_fixes(points: pa.Table | pd.DataFrame) -> Fixes:
     by_name = np.argsort(names, kind="stable")
     rank = np.empty(names.size, dtype=np.int64)
     rank[by_name] = np.arange(names.size)
-    code = rank[fc.code[rows]]
-    ns = pc.fill_null(points.column("timestamp").cast(pa.int64()), 0).to_numpy()[rows]
+    ns = points.column("timestamp").cast(pa.int64()).fill_null(0).to_numpy()
+    code, ns = flight_times(rows, np.ascontiguousarray(fc.code, np.int64), rank, ns)
     t = epoch_seconds(ns)
     if not sorted_by_group(code, t):
         order = np.lexsort((t, code))
@@ -128,10 +131,10 @@ def usable_fixes(points: pa.Table | pd.DataFrame) -> Fixes:
     if keep.size < rows.size:
         rows, code, t = rows[keep], code[keep], t[keep]
     if "altitude" in points.schema.names:
-        alt = _floats(points, "altitude")[rows]
-        alt = np.where(np.isfinite(alt), alt, np.nan)
+        alt = _floats(points, "altitude")
     else:
-        alt = np.full(rows.size, np.nan)
+        alt = np.full(points.num_rows, np.nan)
+    lat, lon, alt = take_positions(rows, lat, lon, alt)
     first = rows[start[:-1]]
     ic = points.column("icao24").take(pa.array(first)).to_pandas().astype(str).to_numpy()
     return Fixes(
@@ -139,7 +142,7 @@ def usable_fixes(points: pa.Table | pd.DataFrame) -> Fixes:
         [str(v) for v in ic],
         start,
         t,
-        lat[rows],
-        lon[rows],
+        lat,
+        lon,
         alt,
     )

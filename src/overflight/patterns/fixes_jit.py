@@ -11,12 +11,15 @@ pandas on the real data and on edge values.
 
 :func:`first_of_each` is the duplicate-time and flight-boundary scan of the
 fixes, one pass instead of several numpy temporaries (their sortedness check
-is :func:`overflight.jit.sorted_by_group`).
+is :func:`overflight.jit.sorted_by_group`); :func:`usable_rows`,
+:func:`flight_times` and :func:`take_positions` select and gather the fixes'
+columns the same way, one pass each.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from overflight.jit import njit
 from overflight.patterns.turns import FloatArray, IntArray
@@ -83,3 +86,50 @@ def first_of_each(code: IntArray, t: FloatArray) -> tuple[IntArray, IntArray]:
         m += 1
     start[f] = m
     return keep[:m], start[: f + 1]
+
+
+@njit
+def usable_rows(
+    code: IntArray, lat: FloatArray, lon: FloatArray, ok: npt.NDArray[np.bool_]
+) -> IntArray:
+    """Rows with a flight (``code >= 0``), a position on the globe and ``ok``."""
+    keep = np.empty(code.size, dtype=np.int64)
+    m = 0
+    for i in range(code.size):
+        if (
+            ok[i]
+            and code[i] >= 0
+            and lat[i] >= -90.0
+            and lat[i] <= 90.0
+            and lon[i] >= -180.0
+            and lon[i] <= 180.0
+        ):
+            keep[m] = i
+            m += 1
+    return keep[:m]
+
+
+@njit
+def flight_times(
+    rows: IntArray, code: IntArray, rank: IntArray, ns: IntArray
+) -> tuple[IntArray, IntArray]:
+    """``rank[code[rows]]`` and ``ns[rows]``."""
+    c = np.empty(rows.size, dtype=np.int64)
+    t = np.empty(rows.size, dtype=np.int64)
+    for j in range(rows.size):
+        c[j] = rank[code[rows[j]]]
+        t[j] = ns[rows[j]]
+    return c, t
+
+
+@njit
+def take_positions(
+    rows: IntArray, lat: FloatArray, lon: FloatArray, alt: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``lat[rows]``, ``lon[rows]`` and ``alt[rows]`` with non-finite altitudes NaN."""
+    la, lo, al = np.empty(rows.size), np.empty(rows.size), np.empty(rows.size)
+    for j in range(rows.size):
+        r = rows[j]
+        la[j], lo[j] = lat[r], lon[r]
+        al[j] = alt[r] if np.isfinite(alt[r]) else np.nan
+    return la, lo, al

@@ -105,6 +105,35 @@ def find_legs(
     return legs_batch(from_resampled([r]), straight_rate_deg_s, min_leg_s, min_leg_nm)
 
 
+def chain_bounds(
+    legs: Legs,
+    min_turn_deg: float = 140.0,
+    max_turn_deg: float = 220.0,
+    max_course_err_deg: float = 35.0,
+    min_legs: int = 3,
+) -> tuple[IntArray, IntArray]:
+    """First leg and end (exclusive) of each chain of consecutive legs joined by
+    reversals, ``min_legs`` or more.
+
+    Examples
+    --------
+    >>> nan = float("nan")
+    >>> legs = Legs(np.arange(4), np.arange(4) + 1, np.array([0.0, 180, 0, 180]),
+    ...     np.ones(4), np.ones(4), np.array([180.0, 180, 180, nan]))
+    >>> [v.tolist() for v in chain_bounds(legs)]
+    [[0], [4]]
+    """
+    n = legs.start.size
+    if n < min_legs:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    t = np.abs(legs.turn_after_deg[:-1])
+    back = np.abs(wrap180(legs.course_deg[1:] - legs.course_deg[:-1] - 180.0))
+    link = (t >= min_turn_deg) & (t <= max_turn_deg) & (back <= max_course_err_deg)
+    s0, s1 = runs(link)
+    keep = s1 + 1 - s0 >= min_legs
+    return s0[keep], s1[keep] + 1
+
+
 def reversal_chains(
     legs: Legs,
     min_turn_deg: float = 140.0,
@@ -112,7 +141,7 @@ def reversal_chains(
     max_course_err_deg: float = 35.0,
     min_legs: int = 3,
 ) -> list[IntArray]:
-    """Index arrays of consecutive legs joined by reversals, ``min_legs`` or more.
+    """Index arrays of consecutive legs joined by reversals (:func:`chain_bounds`).
 
     Examples
     --------
@@ -122,14 +151,8 @@ def reversal_chains(
     >>> [c.tolist() for c in reversal_chains(legs)]
     [[0, 1, 2, 3]]
     """
-    n = legs.start.size
-    if n < min_legs:
-        return []
-    t = np.abs(legs.turn_after_deg[:-1])
-    back = np.abs(wrap180(legs.course_deg[1:] - legs.course_deg[:-1] - 180.0))
-    link = (t >= min_turn_deg) & (t <= max_turn_deg) & (back <= max_course_err_deg)
-    s0, s1 = runs(link)
-    return [np.arange(a, b + 1) for a, b in zip(s0, s1, strict=True) if b + 1 - a >= min_legs]
+    c0, c1 = chain_bounds(legs, min_turn_deg, max_turn_deg, max_course_err_deg, min_legs)
+    return [np.arange(a, b) for a, b in zip(c0.tolist(), c1.tolist(), strict=True)]
 
 
 def leg_offsets(r: Resampled, legs: Legs, idx: IntArray) -> tuple[FloatArray, FloatArray, float]:

@@ -23,8 +23,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from overflight.patterns.batch import Batch, from_resampled
-from overflight.patterns.loiter_jit import loiter_numbers, screen
-from overflight.patterns.reduce_jit import np_percentile
+from overflight.patterns.events import Detail, Events, no_events, py_round, to_dicts
+from overflight.patterns.loiter_jit import fast_windows, loiter_numbers, run_percentiles, screen
 from overflight.patterns.turns import BoolArray, FloatArray, IntArray, Resampled, runs
 
 
@@ -68,26 +68,21 @@ def _slow_enough(speed: FloatArray, k: int, min_speed_kt: float) -> BoolArray:
     """Median of each window ``speed[i:i+k]`` at least ``min_speed_kt``."""
     if k % 2 == 0:
         return np.asarray(np.median(sliding_window_view(speed, k), axis=1) >= min_speed_kt)
-    m = speed.size - k + 1
-    low = np.zeros(speed.size + 1, dtype=np.int64)
-    np.cumsum(~(speed >= min_speed_kt), out=low[1:])
-    nan = np.zeros(speed.size + 1, dtype=np.int64)
-    np.cumsum(np.isnan(speed), out=nan[1:])
-    return np.asarray(((low[k:] - low[:m]) <= k // 2) & ((nan[k:] - nan[:m]) == 0))
+    return fast_windows(speed, k, float(min_speed_kt))
 
 
-def loiters_batch(
+def loiter_events(
     b: Batch,
     window_s: float = 900.0,
     radius_nm: float = 6.0,
     min_speed_kt: float = 20.0,
-) -> list[tuple[int, dict[str, Any]]]:
-    """``(flight index, event)`` of every loiter in a batch, by flight then time."""
+) -> Events:
+    """Every loiter in a batch, by flight then time."""
     r = b.r
     n = r.t_s.size
     k = round(window_s / r.step_s) + 1
     if n < k:
-        return []
+        return no_events("loiter")
     x, y = b.x, b.y
     same_seg = r.seg[: n - k + 1] == r.seg[k - 1 :]
     cand = same_seg & _slow_enough(r.speed_kt, k, min_speed_kt)
@@ -98,36 +93,44 @@ def loiters_batch(
     return _events(b, *runs(inside, r.seg))
 
 
-def _events(b: Batch, starts: IntArray, stops: IntArray) -> list[tuple[int, dict[str, Any]]]:
-    """``(flight, event)`` of each loiter run."""
+def loiters_batch(
+    b: Batch,
+    window_s: float = 900.0,
+    radius_nm: float = 6.0,
+    min_speed_kt: float = 20.0,
+) -> list[tuple[int, dict[str, Any]]]:
+    """``(flight index, event)`` of every loiter in a batch (:func:`loiter_events` as dicts)."""
+    ev = loiter_events(b, window_s, radius_nm, min_speed_kt)
+    return list(zip(ev.flight.tolist(), to_dicts(ev), strict=True))
+
+
+def _events(b: Batch, starts: IntArray, stops: IntArray) -> Events:
+    """The events of the loiter runs."""
     r = b.r
     num, dx, dy = loiter_numbers(b.x, b.y, r.heading_deg, r.altitude, r.speed_kt, starts, stops)
-    dist = np.hypot(dx, dy)
-    ends = np.cumsum(stops - starts)
-    out: list[tuple[int, dict[str, Any]]] = []
-    for i, (a, z) in enumerate(zip(starts.tolist(), stops.tolist(), strict=True)):
-        f = int(b.flight[a])
-        lat0, lon0 = float(b.lat0[f]), float(b.lon0[f])
-        ex, ey, lo, hi, n_alt, turn, speed = (float(v) for v in num[:, i])
-        spread = np_percentile(dist[ends[i] - (z - a) : ends[i]], 95.0)
-        dur = float(r.t_s[z - 1] - r.t_s[a])
-        e = {
-            "kind": "loiter",
-            "start_s": float(r.t_s[a]),
-            "stop_s": float(r.t_s[z - 1]),
-            "latitude": lat0 + ey / 60.0405,
-            "longitude": lon0 + ex / (60.0405 * np.cos(np.radians(lat0))),
-            "details": {
-                "radius_nm": round(spread, 2),
-                "n_turns": round(turn / 360.0, 2),
-                "time_on_station_s": round(dur, 1),
-                "altitude_min_ft": round(lo, 0) if n_alt else None,
-                "altitude_max_ft": round(hi, 0) if n_alt else None,
-                "speed_kt": round(speed, 1),
-            },
-        }
-        out.append((f, e))
-    return out
+    spread = run_percentiles(np.asarray(np.hypot(dx, dy), np.float64), stops - starts, 95.0)
+    ex, ey, lo, hi, n_alt, turn, speed = num
+    f = b.flight[starts]
+    start, stop = r.t_s[starts], r.t_s[stops - 1]
+    lat0, lon0 = b.lat0[f], b.lon0[f]
+    no_alt = n_alt == 0.0
+    details = {
+        "radius_nm": Detail(py_round(spread, 2)),
+        "n_turns": Detail(py_round(turn / 360.0, 2)),
+        "time_on_station_s": Detail(py_round(stop - start, 1)),
+        "altitude_min_ft": Detail(py_round(lo, 0), no_alt),
+        "altitude_max_ft": Detail(py_round(hi, 0), no_alt),
+        "speed_kt": Detail(py_round(speed, 1)),
+    }
+    return Events(
+        "loiter",
+        f,
+        start,
+        stop,
+        lat0 + ey / 60.0405,
+        lon0 + ex / (60.0405 * np.cos(np.radians(lat0))),
+        details,
+    )
 
 
 def find_loiters(

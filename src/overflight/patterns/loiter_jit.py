@@ -32,47 +32,20 @@ from __future__ import annotations
 import numpy as np
 
 from overflight.jit import njit
-from overflight.patterns.reduce_jit import middle, np_mean, np_sum
+from overflight.patterns.reduce_jit import middle, np_mean, np_percentile, np_sum
 from overflight.patterns.turns import BoolArray, FloatArray, IntArray
 
 _EPS = float(np.finfo(np.float64).eps)
 
 
 @njit
-def _block_max(v: FloatArray, k: int) -> tuple[FloatArray, FloatArray]:
-    """Running maxima within blocks of ``k`` points, forward and backward."""
-    n = v.size
-    pre, suf = np.empty(n), np.empty(n)
-    for blk in range((n + k - 1) // k):
-        a = blk * k
-        b = min(a + k, n)
-        m = v[a]
-        for i in range(a, b):
-            if v[i] > m:
-                m = v[i]
-            pre[i] = m
-        m = v[b - 1]
-        for j in range(b - a):
-            i = b - 1 - j
-            if v[i] > m:
-                m = v[i]
-            suf[i] = m
-    return pre, suf
-
-
-@njit
-def _sliding_max(v: FloatArray, k: int) -> FloatArray:
-    """Maximum of every window ``v[i:i + k]`` (van Herk / Gil-Werman)."""
-    pre, suf = _block_max(v, k)
-    out = np.empty(v.size - k + 1)
-    for i in range(out.size):
-        out[i] = max(suf[i], pre[i + k - 1])
-    return out
-
-
-@njit
 def sliding_extremes(v: FloatArray, k: int) -> tuple[FloatArray, FloatArray]:
     """Maximum and minimum of every window ``v[i:i + k]`` of a finite array.
+
+    van Herk / Gil-Werman: within blocks of ``k`` points, the running extremes
+    from each point to its block's end (a backward pass) and from the block's
+    start to each point (a forward pass, which also writes the windows
+    ending there), so a window is two lookups whatever ``k``.
 
     Examples
     --------
@@ -80,45 +53,64 @@ def sliding_extremes(v: FloatArray, k: int) -> tuple[FloatArray, FloatArray]:
     >>> hi.tolist(), lo.tolist()
     ([3.0, 3.0, 2.0, 5.0], [1.0, 2.0, 0.0, 0.0])
     """
-    return _sliding_max(v, k), -_sliding_max(-v, k)
+    n = v.size
+    suf_hi, suf_lo = np.empty(n), np.empty(n)
+    for a in range(0, n, k):
+        b = min(a + k, n)
+        hi = lo = v[b - 1]
+        for j in range(b - a):
+            i = b - 1 - j
+            x = v[i]
+            hi = x if x > hi else hi
+            lo = x if x < lo else lo
+            suf_hi[i], suf_lo[i] = hi, lo
+    out_hi, out_lo = np.empty(n - k + 1), np.empty(n - k + 1)
+    for a in range(0, n, k):
+        b = min(a + k, n)
+        hi = lo = v[a]
+        for e in range(a, b):
+            x = v[e]
+            hi = x if x > hi else hi
+            lo = x if x < lo else lo
+            i = e - k + 1
+            if i >= 0:
+                out_hi[i] = suf_hi[i] if suf_hi[i] > hi else hi
+                out_lo[i] = suf_lo[i] if suf_lo[i] < lo else lo
+    return out_hi, out_lo
 
 
 @njit
-def _segment_bands(x: FloatArray, y: FloatArray, seg_start: IntArray, k: int) -> FloatArray:
-    """Per point, the error margin of its segment (see the module docstring)."""
-    n = x.size
-    band = np.empty(n)
-    a = 0
-    while a < n:
-        b = a
-        total, big = 0.0, 0.0
-        while b < n and seg_start[b] == a:
-            total += abs(x[b]) + abs(y[b])
-            big = max(big, abs(x[b]), abs(y[b]))
-            b += 1
-        length = b - a
-        band[a:b] = 4.0 * (2.0 * length * _EPS * total / k + 4.0 * k * _EPS * big) + 1e-9
-        a = b
-    return band
-
-
-@njit
-def _running(v: FloatArray, seg_start: IntArray) -> FloatArray:
-    """Inclusive running sum of ``v``, restarting at every segment."""
-    out = np.empty(v.size)
-    s = 0.0
-    for i in range(v.size):
-        if seg_start[i] == i:
-            s = 0.0
-        s += v[i]
-        out[i] = s
+def fast_windows(speed: FloatArray, k: int, min_speed_kt: float) -> BoolArray:
+    """For odd ``k``: whether the median of each window ``speed[i:i + k]`` is at
+    least ``min_speed_kt`` (at most ``k // 2`` values below it, or NaN: none NaN)."""
+    m = speed.size - k + 1
+    out = np.zeros(max(m, 0), dtype=np.bool_)
+    low, nan = 0, 0
+    for e in range(speed.size):
+        v = speed[e]
+        low += 0 if v >= min_speed_kt else 1
+        nan += 1 if np.isnan(v) else 0
+        i = e - k + 1
+        if i > 0:
+            w = speed[i - 1]
+            low -= 0 if w >= min_speed_kt else 1
+            nan -= 1 if np.isnan(w) else 0
+        if i >= 0:
+            out[i] = low <= k // 2 and nan == 0
     return out
 
 
 @njit
-def _window_mean(q: FloatArray, seg_start: IntArray, i: int, k: int) -> float:
-    before = q[i - 1] if i > seg_start[i] else 0.0
-    return float((q[i + k - 1] - before) / k)
+def _segment_band(x: FloatArray, y: FloatArray, seg_start: IntArray, a: int, k: int) -> float:
+    """The error margin of the segment that starts at ``a`` (see the module docstring)."""
+    b = a
+    total, big = 0.0, 0.0
+    while b < x.size and seg_start[b] == a:
+        total += abs(x[b]) + abs(y[b])
+        big = max(big, abs(x[b]), abs(y[b]))
+        b += 1
+    length = b - a
+    return 4.0 * (2.0 * length * _EPS * total / k + 4.0 * k * _EPS * big) + 1e-9
 
 
 @njit
@@ -137,15 +129,6 @@ def _far(x: FloatArray, y: FloatArray, i: int, k: int) -> float:
 
 
 @njit
-def _nonfinite_before(x: FloatArray, y: FloatArray) -> IntArray:
-    """``c[i]``: how many of the first ``i`` points have a non-finite coordinate."""
-    c = np.zeros(x.size + 1, dtype=np.int64)
-    for i in range(x.size):
-        c[i + 1] = c[i] + (0 if np.isfinite(x[i]) and np.isfinite(y[i]) else 1)
-    return c
-
-
-@njit
 def _verdict(lower: float, upper: float, radius: float, band: float) -> int:
     """1 within, 0 beyond, -1 undecided."""
     if upper < radius - band:
@@ -153,6 +136,18 @@ def _verdict(lower: float, upper: float, radius: float, band: float) -> int:
     if lower > radius + band:
         return 0
     return -1
+
+
+@njit
+def _suffixes(v: FloatArray, a: int, b: int, hi: FloatArray, lo: FloatArray) -> None:
+    """Largest and smallest of ``v[i:b]`` for each i of ``a:b``, into ``hi/lo[i - a]``."""
+    h = low = v[b - 1]
+    for j in range(b - a):
+        i = b - 1 - j
+        u = v[i]
+        h = u if u > h else h
+        low = u if u < low else low
+        hi[i - a], lo[i - a] = h, low
 
 
 @njit
@@ -164,28 +159,69 @@ def screen(
     Windows of ``cand`` lie within one segment (``seg_start`` gives each
     point's segment start).  A window with a non-finite coordinate is beyond,
     as the bounds of the definition come out NaN there.
+
+    One pass: the window's far end walks the points, keeping each segment's
+    running sums (the last ``k + 1`` of them), the count of non-finite points
+    in the window and the extremes since the start of the end's block of
+    ``k`` points; with the extremes from the start to the end of its own
+    block (worked out when the start enters a block), that gives the
+    window's extremes as :func:`sliding_extremes` does.
     """
-    out = np.zeros(cand.size, dtype=np.int64)
+    m = cand.size
+    out = np.zeros(m, dtype=np.int64)
     if not cand.any():
         return out
-    bad = _nonfinite_before(x, y)
-    x_hi, x_lo = sliding_extremes(x, k)
-    y_hi, y_lo = sliding_extremes(y, k)
-    band = _segment_bands(x, y, seg_start, k)
-    qx, qy = _running(x, seg_start), _running(y, seg_start)
-    for i in range(cand.size):
-        if not cand[i] or bad[i + k] > bad[i]:
+    sxh, sxl, syh, syl = np.empty(k), np.empty(k), np.empty(k), np.empty(k)
+    qx, qy = np.empty(k + 1), np.empty(k + 1)  # running sums, point j at j % (k + 1)
+    sx = sy = 0.0
+    pxh = pxl = pyh = pyl = 0.0
+    nbad = 0
+    band, band_seg = 0.0, -1
+    for e in range(x.size):
+        if seg_start[e] == e:
+            sx = sy = 0.0
+        sx += x[e]
+        sy += y[e]
+        qx[e % (k + 1)], qy[e % (k + 1)] = sx, sy
+        nbad += 0 if np.isfinite(x[e]) and np.isfinite(y[e]) else 1
+        if e >= k:
+            nbad -= 0 if np.isfinite(x[e - k]) and np.isfinite(y[e - k]) else 1
+        if e % k == 0:
+            pxh = pxl = x[e]
+            pyh = pyl = y[e]
+        pxh = x[e] if x[e] > pxh else pxh
+        pxl = x[e] if x[e] < pxl else pxl
+        pyh = y[e] if y[e] > pyh else pyh
+        pyl = y[e] if y[e] < pyl else pyl
+        i = e - k + 1
+        if i < 0 or i >= m:
             continue
-        w, h = x_hi[i] - x_lo[i], y_hi[i] - y_lo[i]
-        v = _verdict(max(w, h) / 2.0, np.sqrt(w * w + h * h), radius, band[i])
+        if i % k == 0:
+            b = min(i + k, x.size)
+            _suffixes(x, i, b, sxh, sxl)
+            _suffixes(y, i, b, syh, syl)
+        if not cand[i] or nbad > 0:
+            continue
+        j = i % k
+        x_hi = sxh[j] if sxh[j] > pxh else pxh
+        x_lo = sxl[j] if sxl[j] < pxl else pxl
+        y_hi = syh[j] if syh[j] > pyh else pyh
+        y_lo = syl[j] if syl[j] < pyl else pyl
+        if seg_start[i] != band_seg:
+            band_seg = seg_start[i]
+            band = _segment_band(x, y, seg_start, band_seg, k)
+        w, h = x_hi - x_lo, y_hi - y_lo
+        v = _verdict(max(w, h) / 2.0, np.sqrt(w * w + h * h), radius, band)
         if v < 0:
-            cx, cy = _window_mean(qx, seg_start, i, k), _window_mean(qy, seg_start, i, k)
-            dx = max(x_hi[i] - cx, cx - x_lo[i])
-            dy = max(y_hi[i] - cy, cy - y_lo[i])
-            v = _verdict(max(dx, dy), np.sqrt(dx * dx + dy * dy), radius, band[i])
+            before_x = qx[(i - 1) % (k + 1)] if i > seg_start[i] else 0.0
+            before_y = qy[(i - 1) % (k + 1)] if i > seg_start[i] else 0.0
+            cx, cy = float((sx - before_x) / k), float((sy - before_y) / k)
+            dx = max(x_hi - cx, cx - x_lo)
+            dy = max(y_hi - cy, cy - y_lo)
+            v = _verdict(max(dx, dy), np.sqrt(dx * dx + dy * dy), radius, band)
         if v < 0:
             far = _far(x, y, i, k)
-            v = _verdict(far, far, radius, band[i])
+            v = _verdict(far, far, radius, band)
         out[i] = v
     return out
 
@@ -227,3 +263,14 @@ def loiter_numbers(
         out[5, r] = np_sum(np.abs(np.diff(heading[a:z])))
         out[6, r] = middle(speed[a:z])
     return out, dx, dy
+
+
+@njit
+def run_percentiles(v: FloatArray, lengths: IntArray, q: float) -> FloatArray:
+    """:func:`~overflight.patterns.reduce_jit.np_percentile` of consecutive pieces of ``v``."""
+    out = np.empty(lengths.size)
+    p = 0
+    for r in range(lengths.size):
+        out[r] = np_percentile(v[p : p + lengths[r]], q)
+        p += lengths[r]
+    return out

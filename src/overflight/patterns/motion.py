@@ -7,8 +7,11 @@ next grid point are :func:`overflight.geodesy.bearing_deg` and
 sine and cosine of each latitude are computed once and shared (the next
 point's are the same values shifted by one), which saves five of the twelve
 transcendental passes; the tests check the results are bit-for-bit those of
-the geodesy functions.  The cumulative heading restarts at every flight, so
-it is a per-flight running sum: a compiled loop
+the geodesy functions.  The arithmetic between the numpy sines, cosines and
+arc functions is done by small compiled loops (:func:`overflight.jit.njit`,
+the same operations in the same order, without the temporary arrays); the
+transcendental functions themselves stay numpy's.  The cumulative heading
+restarts at every flight, so it is a per-flight running sum: a compiled loop
 (:func:`overflight.patterns.batch_jit.headings`).
 """
 
@@ -17,13 +20,59 @@ from __future__ import annotations
 import numpy as np
 
 from overflight.geodesy import EARTH_RADIUS_M, NM_M
-from overflight.patterns.batch_jit import headings, mod360_array
+from overflight.jit import njit
+from overflight.patterns.batch_jit import headings, mod360
 from overflight.patterns.turns import FloatArray, IntArray
 
 
-def _next(v: FloatArray) -> FloatArray:
-    """``v[min(i + 1, n - 1)]`` for every i."""
-    return np.concatenate([v[1:], v[-1:]]) if v.size else v
+@njit
+def _angles(lat: FloatArray, lon: FloatArray) -> FloatArray:
+    """Rows: latitude, longitude step, half the latitude step and half the
+    longitude step to the next point, radians (``radians(lat[nxt]) - radians(lat)``
+    and ``radians(lon[nxt] - lon)``)."""
+    n = lat.size
+    out = np.empty((4, n))
+    for i in range(n):
+        j = min(i + 1, n - 1)
+        p1 = np.radians(lat[i])
+        dlmb = np.radians(lon[j] - lon[i])
+        out[0, i] = p1
+        out[1, i] = dlmb
+        out[2, i] = (np.radians(lat[j]) - p1) / 2
+        out[3, i] = dlmb / 2
+    return out
+
+
+@njit
+def _chord_terms(
+    sin1: FloatArray, cos1: FloatArray, trig: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The bearing's ``y`` and ``x`` and the haversine's ``sqrt(clip(a, 0, 1))``;
+    ``trig`` rows: sine and cosine of the longitude step, sine of the half
+    latitude and half longitude steps."""
+    n = sin1.size
+    y, x, root = np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        j = min(i + 1, n - 1)
+        sin2, cos2 = sin1[j], cos1[j]
+        y[i] = trig[0, i] * cos2
+        x[i] = cos1[i] * sin2 - sin1[i] * cos2 * trig[1, i]
+        a = trig[2, i] * trig[2, i] + cos1[i] * cos2 * (trig[3, i] * trig[3, i])
+        if a < 0.0:
+            a = 0.0
+        elif a > 1.0:
+            a = 1.0
+        root[i] = np.sqrt(a)
+    return y, x, root
+
+
+@njit
+def _course_distance(angle: FloatArray, arc: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``degrees(angle) % 360`` and ``2 * EARTH_RADIUS_M * arc``, in place."""
+    for i in range(angle.size):
+        angle[i] = mod360(np.degrees(angle[i]))
+        arc[i] = 2 * EARTH_RADIUS_M * arc[i]
+    return angle, arc
 
 
 def course_distance(lat: FloatArray, lon: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -39,17 +88,18 @@ def course_distance(lat: FloatArray, lon: FloatArray) -> tuple[FloatArray, Float
     >>> [round(float(v)) for v in c], [round(float(v)) for v in d]
     ([0, 90, 0], [111195, 111178, 0])
     """
-    p1 = np.radians(lat)
-    sin1, cos1 = np.sin(p1), np.cos(p1)
-    sin2, cos2 = _next(sin1), _next(cos1)
-    dlmb = np.radians(_next(lon) - lon)
-    y = np.sin(dlmb) * cos2
-    x = cos1 * sin2 - sin1 * cos2 * np.cos(dlmb)
-    course = mod360_array(np.asarray(np.degrees(np.arctan2(y, x)), dtype=np.float64))
-    dphi = _next(p1) - p1
-    a = np.sin(dphi / 2) ** 2 + cos1 * cos2 * np.sin(dlmb / 2) ** 2
-    dist = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-    return np.asarray(course, dtype=np.float64), np.asarray(dist, dtype=np.float64)
+    lat = np.ascontiguousarray(lat, dtype=np.float64)
+    lon = np.ascontiguousarray(lon, dtype=np.float64)
+    ang = _angles(lat, lon)
+    sin1, cos1 = np.sin(ang[0]), np.cos(ang[0])
+    trig = np.empty_like(ang)
+    np.sin(ang[1], out=trig[0])
+    np.cos(ang[1], out=trig[1])
+    np.sin(ang[2:], out=trig[2:])
+    y, x, root = _chord_terms(sin1, cos1, trig)
+    angle = np.arctan2(y, x, out=y)
+    arc = np.arcsin(root, out=root)
+    return _course_distance(angle, arc)
 
 
 def motion(

@@ -27,11 +27,12 @@ from overflight.patterns.batch import (
     short_window_s,
     windowed_rate_batch,
 )
+from overflight.patterns.events import Detail, Events, no_events, py_round, to_dicts
 from overflight.patterns.orbit_jit import COLUMNS, orbit_numbers, run_medians
 from overflight.patterns.turns import FloatArray, IntArray, Resampled, merge_runs, runs
 
 
-def orbits_batch(
+def orbit_events(
     b: Batch,
     window_s: float = 180.0,
     min_rate_deg_s: float = 0.3,
@@ -41,15 +42,15 @@ def orbits_batch(
     max_radius_nm: float = 20.0,
     bridge_s: float = 90.0,
     short: FloatArray | None = None,
-) -> list[tuple[int, dict[str, Any]]]:
-    """``(flight index, event)`` of every orbit in a batch, by flight then start.
+) -> Events:
+    """Every orbit of a batch, by flight then start.
 
     Parameters as :func:`find_orbits`; ``short`` is the short-window turn rate
     when already computed.
     """
     r = b.r
     if r.t_s.size == 0:
-        return []
+        return no_events("orbit")
     rate = windowed_rate_batch(b, np.fmax(window_s, 3.0 * b.cadence_s))
     if short is None:
         short = windowed_rate_batch(b, short_window_s(b))
@@ -72,6 +73,23 @@ def orbits_batch(
     return _orbits(b, s0, s1, signs, straight, max_radius_nm)
 
 
+def orbits_batch(
+    b: Batch,
+    window_s: float = 180.0,
+    min_rate_deg_s: float = 0.3,
+    min_turns: float = 1.0,
+    straight_rate_deg_s: float = 0.4,
+    max_straight_frac: float = 0.35,
+    max_radius_nm: float = 20.0,
+    bridge_s: float = 90.0,
+    short: FloatArray | None = None,
+) -> list[tuple[int, dict[str, Any]]]:
+    """``(flight index, event)`` of every orbit in a batch (:func:`orbit_events` as dicts)."""
+    args = (window_s, min_rate_deg_s, min_turns, straight_rate_deg_s, max_straight_frac)
+    ev = orbit_events(b, *args, max_radius_nm, bridge_s, short)
+    return list(zip(ev.flight.tolist(), to_dicts(ev), strict=True))
+
+
 def _orbits(
     b: Batch,
     s0: IntArray,
@@ -79,7 +97,7 @@ def _orbits(
     signs: FloatArray,
     straight: FloatArray,
     max_radius_nm: float,
-) -> list[tuple[int, dict[str, Any]]]:
+) -> Events:
     """Events of the candidate runs whose radius is small enough, by flight then start."""
     r = b.r
     num, dx, dy = orbit_numbers(
@@ -94,36 +112,39 @@ def _orbits(
         / v["drift_dt"][has_drift]
         * 3600.0
     )
-    found: list[tuple[int, float, dict[str, Any]]] = []
-    for i in np.flatnonzero(~(radius > max_radius_nm)):
-        a, z = int(s0[i]), int(s1[i])
-        f = int(b.flight[a])
-        dur = float(r.t_s[z - 1] - r.t_s[a])
-        n_alt = int(v["n_alt"][i])
-        climb = (v["alt_last"][i] - v["alt_first"][i]) / dur * 60.0 if n_alt > 1 and dur else 0.0
-        lat0, lon0 = float(b.lat0[f]), float(b.lon0[f])
-        e = {
-            "kind": "orbit",
-            "start_s": float(r.t_s[a]),
-            "stop_s": float(r.t_s[z - 1]),
-            "latitude": lat0 + float(v["cy"][i]) / 60.0405,
-            "longitude": lon0 + float(v["cx"][i]) / (60.0405 * np.cos(np.radians(lat0))),
-            "details": {
-                "radius_nm": round(float(radius[i]), 2),
-                "n_turns": round(float(v["n_turns"][i]), 2),
-                "direction": "right" if signs[i] > 0 else "left",
-                "time_on_station_s": round(dur, 1),
-                "altitude_min_ft": _r(v["alt_min"][i]) if n_alt else None,
-                "altitude_max_ft": _r(v["alt_max"][i]) if n_alt else None,
-                "climb_ft_min": round(float(climb), 1),
-                "drift_kt": round(float(drift[i]), 1),
-                "speed_kt": round(float(v["speed"][i]), 1),
-                "straight_frac": round(float(straight[i]), 3),
-            },
-        }
-        found.append((f, e["start_s"], e))
-    found.sort(key=lambda fe: (fe[0], fe[1]))
-    return [(f, e) for f, _, e in found]
+    i = np.flatnonzero(~(radius > max_radius_nm))
+    i = i[np.lexsort((i, r.t_s[s0[i]], b.flight[s0[i]]))]  # by flight, then start
+    a, z = s0[i], s1[i]
+    f = b.flight[a]
+    start, stop = r.t_s[a], r.t_s[z - 1]
+    dur = stop - start
+    n_alt = v["n_alt"][i].astype(np.int64)
+    no_alt = n_alt == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rise = (v["alt_last"][i] - v["alt_first"][i]) / dur * 60.0
+    climb = np.where((n_alt > 1) & (dur != 0.0), rise, 0.0)
+    lat0, lon0 = b.lat0[f], b.lon0[f]
+    details = {
+        "radius_nm": Detail(py_round(radius[i], 2)),
+        "n_turns": Detail(py_round(v["n_turns"][i], 2)),
+        "direction": Detail(np.where(signs[i] > 0, "right", "left").astype(object)),
+        "time_on_station_s": Detail(py_round(dur, 1)),
+        "altitude_min_ft": Detail(py_round(v["alt_min"][i], 0), no_alt),
+        "altitude_max_ft": Detail(py_round(v["alt_max"][i], 0), no_alt),
+        "climb_ft_min": Detail(py_round(climb, 1)),
+        "drift_kt": Detail(py_round(drift[i], 1)),
+        "speed_kt": Detail(py_round(v["speed"][i], 1)),
+        "straight_frac": Detail(py_round(straight[i], 3)),
+    }
+    return Events(
+        "orbit",
+        f,
+        start,
+        stop,
+        lat0 + v["cy"][i] / 60.0405,
+        lon0 + v["cx"][i] / (60.0405 * np.cos(np.radians(lat0))),
+        details,
+    )
 
 
 def find_orbits(
@@ -170,7 +191,3 @@ def find_orbits(
     args = (window_s, min_rate_deg_s, min_turns, straight_rate_deg_s, max_straight_frac)
     found = orbits_batch(from_resampled([r]), *args, max_radius_nm, bridge_s)
     return [e for _, e in found]
-
-
-def _r(v: Any) -> float:
-    return round(float(v), 0)
