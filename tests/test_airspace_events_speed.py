@@ -43,6 +43,7 @@ from overflight.airspace.details import (
 )
 from overflight.airspace.distance import border_distance
 from overflight.airspace.keys import Keys
+from overflight.airspace.stays import _Fixes
 from overflight.errors import BoundaryError
 from overflight.schema import EVENT_SCHEMA, conform
 
@@ -380,7 +381,7 @@ def test_fixes_equal_the_numpy_definition(swiss: tuple[pa.Table, pa.Table]) -> N
         grouped,
         pa.concat_tables([points.slice(0, 5000), points.slice(5000)]),
     ):
-        got, want = events_module._Fixes.of(table), _fixes_reference(table)
+        got, want = _Fixes.of(table), _fixes_reference(table)
         for name, values in want.items():
             assert np.array_equal(getattr(got, name), values), name
         assert got.names.to_pylist() == pc.unique(table.column("flight_id")).to_pylist()

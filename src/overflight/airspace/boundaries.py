@@ -37,6 +37,7 @@ from overflight.airspace.grid import Int32Array
 from overflight.airspace.index import ARRAY_NAMES, GridIndex
 from overflight.airspace.repair import BoundaryWarning, repair_layer
 from overflight.airspace.sources import find_default, read_layer
+from overflight.cachedir import CacheDir, cache_root
 
 GeomArray = npt.NDArray[np.object_]
 KINDS = ("maritime", "land", "zones")
@@ -219,7 +220,7 @@ def load_boundaries(
     zones: PathLike | Sequence[PathLike] | None = None,
     *,
     iso_field: str | None = None,
-    cache_dir: cache.CacheDir = None,
+    cache_dir: CacheDir = None,
 ) -> Boundaries:
     """Load national airspace boundaries, from the cache when possible.
 
@@ -255,7 +256,7 @@ def load_boundaries(
     if zones is not None:
         zone_files = [zones] if isinstance(zones, str | os.PathLike) else list(zones)
         sources.extend(("zones", Path(z)) for z in zone_files)
-    root = cache.cache_root(cache_dir)
+    root = cache_root(cache_dir)
     folder = None
     if root is not None and all(p.is_file() for _, p in sources):
         key = cache.cache_key(sources, {"iso_field": iso_field})

@@ -1,19 +1,19 @@
 """On-disk cache of loaded boundaries: repaired polygons and the grid index.
 
 Reading, repairing and indexing the default boundaries takes about a minute;
-the cache makes later loads take a fraction of a second.  It lives in
-``$OVERFLIGHT_CACHE`` (else ``$XDG_CACHE_HOME/overflight``, else
-``~/.cache/overflight``) under ``airspace/<key>/``, where the key hashes the
-source paths, sizes and modification times, the options and
-:data:`CACHE_VERSION`.  Polygons are stored as WKB in an uncompressed Arrow
-IPC file (``layers.arrow``, memory-mapped on load and checked against the
-CRC-32 in ``layers.crc32``; the zstd Parquet of earlier versions took most of
-a second to decompress in every process; it is converted once when met),
-index arrays as ``.npy`` files that are memory-mapped on load.  Later stages
-add ``.npz`` files (:func:`save_arrays`), among them the samples and k-d
-trees of the boundary-distance indices (:func:`save_samples`).  A cache that
-cannot be written is skipped with a warning, never an error; one that cannot
-be read is removed with a warning and rebuilt.
+the cache makes later loads take a fraction of a second.  It lives in the
+cache folder (:func:`overflight.cachedir.cache_root`) under
+``airspace/<key>/``, where the key hashes the source paths, sizes and
+modification times, the options and :data:`CACHE_VERSION`.  Polygons are
+stored as WKB in an uncompressed Arrow IPC file (``layers.arrow``,
+memory-mapped on load and checked against the CRC-32 in ``layers.crc32``;
+the zstd Parquet of earlier versions took most of a second to decompress in
+every process; it is converted once when met), index arrays as ``.npy``
+files that are memory-mapped on load.  Later stages add ``.npz`` files
+(:func:`save_arrays`), among them the samples and k-d trees of the
+boundary-distance indices (:func:`save_samples`).  A cache that cannot be
+written is skipped with a warning, never an error; one that cannot be read
+is removed with a warning and rebuilt.
 """
 
 from __future__ import annotations
@@ -37,24 +37,10 @@ import pyarrow.parquet as pq
 from scipy.spatial import cKDTree
 
 CACHE_VERSION = 4
-CacheDir = str | os.PathLike[str] | bool | None
 LAYERS = "layers.arrow"
 #: The boundary table of cache folders written before :data:`LAYERS`.
 OLD_LAYERS = "layers.parquet"
 _UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, pa.ArrowException)
-
-
-def cache_root(cache_dir: CacheDir = None) -> Path | None:
-    """The cache folder, or None when caching is off (``cache_dir=False``)."""
-    if cache_dir is False:
-        return None
-    if cache_dir is not None and cache_dir is not True:
-        return Path(cache_dir)
-    env = os.environ.get("OVERFLIGHT_CACHE")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "overflight"
 
 
 def cache_key(sources: list[tuple[str, Path]], options: dict[str, Any]) -> str:

@@ -192,12 +192,12 @@ def read_layer(name: str, path: Path, cache_dir: Path | None = None) -> tuple[An
 
     Parsing the npm GeoJSON takes seconds; the polygons are kept as WKB in
     Parquet under ``cache_dir`` (by default the overflight cache folder, see
-    :func:`overflight.airspace.cache.cache_root`) in :func:`cache_file`, and
+    :func:`overflight.cachedir.cache_root`) in :func:`cache_file`, and
     load in a second or two afterwards.  Safe for any number of threads and
     processes sharing the folder; a cache that cannot be read or written is
     ignored (with a warning when writing fails).
     """
-    from overflight.airspace.cache import cache_root
+    from overflight.cachedir import cache_root
 
     root = cache_dir if cache_dir is not None else cache_root()
     target = cache_file(root, name, path) if root is not None else None
