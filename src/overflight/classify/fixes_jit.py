@@ -34,13 +34,13 @@ import numpy.typing as npt
 
 from overflight.classify.grouped import FloatArray, IntArray
 from overflight.jit import njit
+from overflight.patterns.fixes_jit import second_of
 
 BoolArray = npt.NDArray[np.bool_]
 ByteArray = npt.NDArray[np.uint8]
 
-_PPS = 1_000_000_000
+#: beyond this many nanoseconds (either sign) pandas nudges inexact seconds
 _BIG = 2**53
-_FIXABLE = 2**52
 
 
 @njit
@@ -110,16 +110,7 @@ def seconds_at(ns: IntArray, rows: IntArray) -> FloatArray:
             break
     out = np.empty(rows.size)
     for i in range(rows.size):
-        v = ns[rows[i]]
-        whole = v // _PPS
-        residual = v - whole * _PPS
-        s = float(whole) + float(residual) / float(_PPS)
-        if nudge and residual != 0 and abs(whole) < _FIXABLE:
-            if s == float(whole):
-                s = np.nextafter(s, s + 1.0)
-            elif s == float(whole) + 1.0:
-                s = np.nextafter(s, s - 1.0)
-        out[i] = s
+        out[i] = second_of(ns[rows[i]], nudge)
     return out
 
 

@@ -30,19 +30,25 @@ _FIXABLE = 2**52
 
 
 @njit
+def second_of(v: int, nudge: bool) -> float:
+    """Seconds of ``v`` nanoseconds as pandas' ``total_seconds`` gives them
+    (``nudge``: some value of the column is beyond 2**53, see :func:`epoch_seconds`)."""
+    whole = v // _PPS
+    residual = v - whole * _PPS
+    r = float(whole) + float(residual) / float(_PPS)
+    if nudge and residual != 0 and abs(whole) < _FIXABLE:
+        if r == float(whole):
+            r = np.nextafter(r, r + 1.0)
+        elif r == float(whole) + 1.0:
+            r = np.nextafter(r, r - 1.0)
+    return r
+
+
+@njit
 def _seconds(ns: IntArray, nudge: bool) -> FloatArray:
     out = np.empty(ns.size)
     for i in range(ns.size):
-        v = ns[i]
-        whole = v // _PPS
-        residual = v - whole * _PPS
-        r = float(whole) + float(residual) / float(_PPS)
-        if nudge and residual != 0 and abs(whole) < _FIXABLE:
-            if r == float(whole):
-                r = np.nextafter(r, r + 1.0)
-            elif r == float(whole) + 1.0:
-                r = np.nextafter(r, r - 1.0)
-        out[i] = r
+        out[i] = second_of(ns[i], nudge)
     return out
 
 
