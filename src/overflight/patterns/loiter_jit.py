@@ -39,6 +39,18 @@ _EPS = float(np.finfo(np.float64).eps)
 
 
 @njit
+def _suffixes(v: FloatArray, a: int, b: int, hi: FloatArray, lo: FloatArray) -> None:
+    """Largest and smallest of ``v[i:b]`` for each i of ``a:b``, into ``hi/lo[i - a]``."""
+    h = low = v[b - 1]
+    for j in range(b - a):
+        i = b - 1 - j
+        u = v[i]
+        h = u if u > h else h
+        low = u if u < low else low
+        hi[i - a], lo[i - a] = h, low
+
+
+@njit
 def sliding_extremes(v: FloatArray, k: int) -> tuple[FloatArray, FloatArray]:
     """Maximum and minimum of every window ``v[i:i + k]`` of a finite array.
 
@@ -57,13 +69,7 @@ def sliding_extremes(v: FloatArray, k: int) -> tuple[FloatArray, FloatArray]:
     suf_hi, suf_lo = np.empty(n), np.empty(n)
     for a in range(0, n, k):
         b = min(a + k, n)
-        hi = lo = v[b - 1]
-        for j in range(b - a):
-            i = b - 1 - j
-            x = v[i]
-            hi = x if x > hi else hi
-            lo = x if x < lo else lo
-            suf_hi[i], suf_lo[i] = hi, lo
+        _suffixes(v, a, b, suf_hi[a:b], suf_lo[a:b])
     out_hi, out_lo = np.empty(n - k + 1), np.empty(n - k + 1)
     for a in range(0, n, k):
         b = min(a + k, n)
@@ -136,18 +142,6 @@ def _verdict(lower: float, upper: float, radius: float, band: float) -> int:
     if lower > radius + band:
         return 0
     return -1
-
-
-@njit
-def _suffixes(v: FloatArray, a: int, b: int, hi: FloatArray, lo: FloatArray) -> None:
-    """Largest and smallest of ``v[i:b]`` for each i of ``a:b``, into ``hi/lo[i - a]``."""
-    h = low = v[b - 1]
-    for j in range(b - a):
-        i = b - 1 - j
-        u = v[i]
-        h = u if u > h else h
-        low = u if u < low else low
-        hi[i - a], lo[i - a] = h, low
 
 
 @njit
