@@ -20,8 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 import shapely
 from scipy.spatial import cKDTree
@@ -194,13 +192,6 @@ def test_boundary_cache_loads_identically_and_damage_is_rebuilt(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_and_check()  # from the cache, samples and trees included
-    # a folder of the earlier layout (zstd Parquet) is read and converted once
-    table = pa.ipc.open_file(pa.memory_map(str(folder / "layers.arrow"))).read_all()
-    pq.write_table(table, folder / "layers.parquet", compression="zstd")
-    (folder / "layers.arrow").unlink()
-    (folder / "layers.crc32").unlink()
-    load_and_check()
-    assert (folder / "layers.arrow").is_file() and (folder / "layers.parquet").is_file()
     # damaged table: noticed, folder removed and written afresh
     for how in ("flip", "truncate"):
         _damage(folder / "layers.arrow", how)

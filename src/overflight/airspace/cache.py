@@ -7,8 +7,8 @@ cache folder (:func:`overflight.cachedir.cache_root`) under
 modification times, the options and :data:`CACHE_VERSION`.  Polygons are
 stored as WKB in an uncompressed Arrow IPC file (``layers.arrow``,
 memory-mapped on load and checked against the CRC-32 in ``layers.crc32``;
-the zstd Parquet of earlier versions took most of a second to decompress in
-every process; it is converted once when met), index arrays as ``.npy``
+version 4's zstd Parquet took most of a second to decompress in every
+process), index arrays as ``.npy``
 files that are memory-mapped on load.  Later stages add ``.npz`` files
 (:func:`save_arrays`), among them the samples and k-d trees of the
 boundary-distance indices (:func:`save_samples`).  A cache that cannot be
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 import warnings
@@ -33,13 +32,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.parquet as pq
 from scipy.spatial import cKDTree
 
-CACHE_VERSION = 4
+from overflight.cachedir import load_arrays as load_arrays
+from overflight.cachedir import save_arrays as save_arrays
+
+CACHE_VERSION = 5
 LAYERS = "layers.arrow"
-#: The boundary table of cache folders written before :data:`LAYERS`.
-OLD_LAYERS = "layers.parquet"
 _UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, pa.ArrowException)
 
 
@@ -76,6 +75,8 @@ def save(
             tmp.rename(folder)
         except OSError:  # another process won the race: keep its copy
             shutil.rmtree(tmp, ignore_errors=True)
+            if not (folder / "meta.json").is_file():  # no: a folder that could not be removed
+                warnings.warn(f"boundary cache at {folder} could not be replaced", stacklevel=3)
     except OSError as exc:
         warnings.warn(f"boundary cache not written to {folder}: {exc}", stacklevel=3)
 
@@ -128,20 +129,8 @@ def _write_ipc(table: pa.Table, path: Path) -> None:
 
 
 def _read_layers(folder: Path) -> pa.Table:
-    """The layers table, memory-mapped.  An old folder's Parquet is read and
-    converted (and kept: older versions sharing the cache still read it)."""
+    """The layers table, memory-mapped, after checking its CRC-32."""
     path = folder / LAYERS
-    if not path.is_file() and (folder / OLD_LAYERS).is_file():
-        table = pq.read_table(folder / OLD_LAYERS)
-        try:
-            tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
-            _write_ipc(table, tmp / LAYERS)
-            os.replace(tmp / path.with_suffix(".crc32").name, path.with_suffix(".crc32"))
-            os.replace(tmp / LAYERS, path)
-            shutil.rmtree(tmp, ignore_errors=True)
-        except OSError as exc:
-            warnings.warn(f"boundary cache {folder} not converted: {exc}", stacklevel=4)
-        return table
     mapped = pa.memory_map(str(path))
     crc = f"{zlib.crc32(mapped.read_buffer()):08x}"
     if crc != path.with_suffix(".crc32").read_text().strip():
@@ -150,35 +139,6 @@ def _read_layers(folder: Path) -> pa.Table:
     table = pa.ipc.open_file(mapped).read_all()
     table.validate(full=True)
     return table
-
-
-def save_arrays(folder: Path | None, name: str, arrays: dict[str, npt.NDArray[Any]]) -> None:
-    """Add ``name.npz`` to an existing cache folder, atomically (skipped when absent)."""
-    if folder is None or not folder.is_dir():
-        return
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, allow_pickle=False, **arrays)
-        os.replace(tmp, folder / f"{name}.npz")
-    except OSError as exc:
-        warnings.warn(f"cache file {name} not written to {folder}: {exc}", stacklevel=3)
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-
-
-def load_arrays(folder: Path | None, name: str) -> dict[str, npt.NDArray[Any]] | None:
-    """The arrays of ``name.npz`` in a cache folder, or None when absent or unreadable."""
-    path = None if folder is None else folder / f"{name}.npz"
-    if path is None or not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {k: npz[k] for k in npz.files}
-    except _UNREADABLE as exc:
-        warnings.warn(f"cache file {path} unreadable, recomputing: {exc}", stacklevel=3)
-        return None
 
 
 def tree_arrays(tree: cKDTree) -> dict[str, npt.NDArray[Any]]:

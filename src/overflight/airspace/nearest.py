@@ -28,6 +28,8 @@ rounding from deciding which arc is nearest.
 from __future__ import annotations
 
 import hashlib
+import platform
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -92,32 +94,6 @@ class ArcStore:
 
     def __len__(self) -> int:
         return int(self._done.size)
-
-    def _col(self, k: int) -> FloatArray:
-        col = self._cols[k]
-        if col is None:
-            col = self._cols[k] = np.asarray(self._src[k][self._eids], np.float64)
-        return col
-
-    @property
-    def ax(self) -> FloatArray:
-        """Start longitudes (degrees)."""
-        return self._col(0)
-
-    @property
-    def ay(self) -> FloatArray:
-        """Start latitudes (degrees)."""
-        return self._col(1)
-
-    @property
-    def bx(self) -> FloatArray:
-        """End longitudes (degrees)."""
-        return self._col(2)
-
-    @property
-    def by(self) -> FloatArray:
-        """End latitudes (degrees)."""
-        return self._col(3)
 
     def coords(self, rows: IntArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """``ax, ay, bx, by`` of arcs ``rows``."""
@@ -290,11 +266,12 @@ class SampleIndex:
 
     def _samples_key(self) -> str:
         """What the stored samples must have been made from: the store's arcs,
-        the rows, how they chain (when given), the sub-arc length and the scipy
-        version."""
+        the rows, how they chain (when given), the sub-arc length, the numpy and
+        scipy versions and the machine (the tree is scipy's raw node memory)."""
         if self.samples_file is None:
             return ""
-        head = f"{SAMPLES_FORMAT} {scipy.__version__} {self._max_arc!r} {self.store.digest()}"
+        build = f"{np.__version__} {scipy.__version__} {sys.byteorder} {platform.machine()}"
+        head = f"{SAMPLES_FORMAT} {build} {self._max_arc!r} {self.store.digest()}"
         h = hashlib.sha256(head.encode())
         h.update(self.rows.tobytes())
         h.update(self.chained.tobytes() if self._chained_given else b"derived")

@@ -28,10 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import warnings
-import zipfile
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
@@ -39,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from overflight.cachedir import cache_root
+from overflight.cachedir import cache_root, load_arrays, save_arrays
 from overflight.classify.trees import TreeArrays, _verified
 from overflight.errors import InputError
 
@@ -165,17 +162,17 @@ def trees_cache_file(path: Path) -> Path:
 
 
 def _load_cached(f: Path, p: Path) -> MissionModel | None:
-    if not f.is_file():
+    got = load_arrays(f.parent, f.stem)
+    if got is None:
         return None
     try:
-        with np.load(f, allow_pickle=False) as npz:
-            n_features, nan_ok = int(npz["n_features"]), bool(npz["nan_ok"])
-            trees = TreeArrays(npz["classes"].tolist(), npz, n_features, nan_ok)
-            columns = [str(c) for c in npz["columns"].tolist()]
-            meta = json.loads(str(npz["meta"]))
+        n_features, nan_ok = int(got["n_features"]), bool(got["nan_ok"])
+        trees = TreeArrays(got["classes"].tolist(), got, n_features, nan_ok)
+        columns = [str(c) for c in got["columns"].tolist()]
+        meta = json.loads(str(got["meta"]))
         if len(columns) != trees.n_features or not isinstance(meta, dict):
             raise ValueError("columns or metadata do not match the trees")
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         warnings.warn(f"model cache {f} unreadable, rebuilding: {exc}", stacklevel=3)
         return None
     return MissionModel(None, columns, meta, trees=trees, source=p)
@@ -192,14 +189,7 @@ def _save_cached(f: Path, model: MissionModel) -> None:
         "n_features": np.array(trees.n_features, np.int64),
         "nan_ok": np.array(trees.nan_ok),
     }
-    try:
-        f.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=f.parent)
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, allow_pickle=False, **trees.arrays(), **extra)
-        os.replace(tmp, f)
-    except OSError as exc:
-        warnings.warn(f"model cache not written to {f}: {exc}", stacklevel=3)
+    save_arrays(f.parent, f.stem, trees.arrays() | extra, create=True)
 
 
 def load_model(path: str | Path | None = None) -> MissionModel:
