@@ -24,7 +24,6 @@ pattern; ``country`` is left null for the airspace stage.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -55,7 +54,6 @@ __all__ = [
     "detect_events",
     "detect_flight",
     "detect_patterns",
-    "events_to_table",
     "resample_flights",
 ]
 
@@ -161,39 +159,6 @@ def resample_flights(
     ids, icaos, b = _resample_all(points, float(step_s), max_gap_s)
     pairs = enumerate(zip(ids, icaos, strict=True))
     return ResampledFlights(((fid, (ic, to_resampled(b, k))) for k, (fid, ic) in pairs), b)
-
-
-_DETAILS = json.JSONEncoder(sort_keys=True)
-
-
-def events_to_table(rows: list[dict[str, Any]]) -> pa.Table:
-    """Event dicts (with ``flight_id``, ``icao24``, ``start_s``...) as an events table."""
-    if not rows:
-        return conform(EVENT_SCHEMA.empty_table(), EVENT_SCHEMA)
-
-    def floats(key: str) -> FloatArray:
-        return np.array([e[key] for e in rows], dtype=np.float64)
-
-    start_s, stop_s = floats("start_s"), floats("stop_s")
-
-    def stamps(v: FloatArray, name: str) -> pa.Array:
-        ns = np.round(v * 1e9).astype("int64")
-        return pa.array(ns, pa.timestamp("ns", tz="UTC")).cast(EVENT_SCHEMA.field(name).type)
-
-    table = pa.table(
-        {
-            "flight_id": pa.array([str(e["flight_id"]) for e in rows], pa.string()),
-            "icao24": pa.array([str(e["icao24"]) for e in rows], pa.string()),
-            "kind": pa.array([e["kind"] for e in rows], pa.string()),
-            "start": stamps(start_s, "start"),
-            "stop": stamps(stop_s, "stop"),
-            "latitude": pa.array(floats("latitude"), pa.float64()),
-            "longitude": pa.array(floats("longitude"), pa.float64()),
-            "duration_s": pa.array(stop_s - start_s, pa.float64()),
-            "details": pa.array([_DETAILS.encode(e["details"]) for e in rows], pa.string()),
-        }
-    )
-    return conform(table, EVENT_SCHEMA)
 
 
 def detect_patterns(
