@@ -27,11 +27,12 @@ from hypothesis import strategies as st
 from overflight.classify import classify_flights, load_model
 from overflight.classify.features import features_table
 from overflight.classify.fixes import ALT_BINS, SPEED_BINS, STEER_BINS, fix_histograms
-from overflight.classify.fixes_jit import seconds_at, valid, wrap180
+from overflight.classify.fixes_jit import seconds_at, valid
 from overflight.classify.grouped import group_mean_std, group_median, group_percentiles, group_sum
 from overflight.classify.track import _median, track_features
 from overflight.geodesy import NM_M, bearing_deg, haversine_m
 from overflight.patterns import detect_patterns, resample_flights
+from overflight.patterns.batch_jit import wrap180
 from overflight.patterns.turns import Resampled, local_xy_nm, runs, windowed_rate
 
 # ---------------------------------------------------------------- reference

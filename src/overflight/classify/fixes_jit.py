@@ -34,6 +34,7 @@ import numpy.typing as npt
 
 from overflight.classify.grouped import FloatArray, IntArray
 from overflight.jit import njit
+from overflight.patterns.batch_jit import wrap180
 from overflight.patterns.fixes_jit import second_of
 
 BoolArray = npt.NDArray[np.bool_]
@@ -173,35 +174,6 @@ def missing(
             need_gs[b] = i
             b += 1
     return need_trk[:a], need_gs[:b]
-
-
-@njit
-def wrap180(d: float) -> float:
-    """``(d + 180.0) % 360.0 - 180.0`` as Python and numpy compute it.
-
-    The remainder is ``fmod`` with the sign of the divisor; ``fmod`` itself is
-    slow, and in the usual range it is exact without it: ``x`` itself, or
-    ``x - 360`` (exact by Sterbenz' lemma), or ``x + 360`` rounded as the
-    remainder's sign correction rounds it.
-
-    Examples
-    --------
-    >>> xs = [-900.0, -540.0, -180.0, -1e-300, -0.0, 0.0, 1.5, 179.9, 180.0, 539.9, 1e9]
-    >>> all(wrap180(x) == (x + 180.0) % 360.0 - 180.0 for x in xs)
-    True
-    """
-    x = d + 180.0
-    if 0.0 < x < 360.0:
-        m = x
-    elif x == 0.0:
-        m = 0.0
-    elif 360.0 <= x < 720.0:
-        m = x - 360.0
-    elif -360.0 < x < 0.0:
-        m = x + 360.0
-    else:
-        m = x % 360.0
-    return m - 180.0
 
 
 @njit

@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from overflight.classify.fixes_jit import wrap180
 from overflight.classify.grouped import FloatArray, IntArray
 from overflight.jit import njit, select
+from overflight.patterns.batch_jit import wrap180
 
 BoolArray = npt.NDArray[np.bool_]
 

@@ -37,7 +37,15 @@ def mod360(v: float) -> float:
 
 
 @njit
-def _wrap180(d: float) -> float:
+def wrap180(d: float) -> float:
+    """``(d + 180.0) % 360.0 - 180.0`` as Python and numpy compute it (:func:`mod360`).
+
+    Examples
+    --------
+    >>> xs = [-900.0, -540.0, -180.0, -1e-300, -0.0, 0.0, 1.5, 179.9, 180.0, 539.9, 1e9]
+    >>> all(wrap180(x) == (x + 180.0) % 360.0 - 180.0 for x in xs)
+    True
+    """
     return mod360(d + 180.0) - 180.0
 
 
@@ -46,7 +54,7 @@ def wrap180_array(v: FloatArray) -> FloatArray:
     """``(v + 180.0) % 360.0 - 180.0`` elementwise."""
     out = np.empty(v.size)
     for i in range(v.size):
-        out[i] = _wrap180(v[i])
+        out[i] = wrap180(v[i])
     return out
 
 
@@ -84,7 +92,7 @@ def headings(
         out[a] = h
         for i in range(a + 1, b):
             if seg[i] == seg[i - 1] and speed[i] >= min_speed_kt and speed[i - 1] >= min_speed_kt:
-                h = h + _wrap180(course[i] - course[i - 1])
+                h = h + wrap180(course[i] - course[i - 1])
             else:
                 h = h + 0.0
             out[i] = h
@@ -125,7 +133,7 @@ def local_xy(
     y = np.empty(lat.size)
     for f in range(offsets.size - 1):
         for i in range(offsets[f], offsets[f + 1]):
-            x[i] = _wrap180(lon[i] - lon0[f]) * NM_PER_DEG * coslat[f]
+            x[i] = wrap180(lon[i] - lon0[f]) * NM_PER_DEG * coslat[f]
             y[i] = (lat[i] - lat0[f]) * NM_PER_DEG
     return x, y
 

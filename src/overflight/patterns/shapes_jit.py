@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from overflight.jit import njit
-from overflight.patterns.batch_jit import _wrap180
+from overflight.patterns.batch_jit import wrap180
 from overflight.patterns.reduce_jit import np_mean, np_median, np_sum
 from overflight.patterns.turns import NM_PER_DEG, FloatArray, IntArray
 
@@ -112,7 +112,7 @@ def chain_numbers(
         mid = _mid(start, stop, la, lb)
         cross = np.empty(n)
         for j in range(n):
-            x = _wrap180(lon[mid[j]] - lon0[i]) * NM_PER_DEG * coslat0[i]
+            x = wrap180(lon[mid[j]] - lon0[i]) * NM_PER_DEG * coslat0[i]
             y = (lat[mid[j]] - lat0[i]) * NM_PER_DEG
             cross[j] = x * uy[i] - y * ux[i]
         a, z = start[la], stop[lb - 1]
