@@ -93,17 +93,6 @@ def loiter_events(
     return _events(b, *runs(inside, r.seg))
 
 
-def loiters_batch(
-    b: Batch,
-    window_s: float = 900.0,
-    radius_nm: float = 6.0,
-    min_speed_kt: float = 20.0,
-) -> list[tuple[int, dict[str, Any]]]:
-    """``(flight index, event)`` of every loiter in a batch (:func:`loiter_events` as dicts)."""
-    ev = loiter_events(b, window_s, radius_nm, min_speed_kt)
-    return list(zip(ev.flight.tolist(), to_dicts(ev), strict=True))
-
-
 def _events(b: Batch, starts: IntArray, stops: IntArray) -> Events:
     """The events of the loiter runs."""
     r = b.r
@@ -150,5 +139,4 @@ def find_loiters(
     >>> [round(e["stop_s"] - e["start_s"]) for e in find_loiters(r)]
     [3590]
     """
-    b = from_resampled([r])
-    return [e for _, e in loiters_batch(b, window_s, radius_nm, min_speed_kt)]
+    return to_dicts(loiter_events(from_resampled([r]), window_s, radius_nm, min_speed_kt))

@@ -73,23 +73,6 @@ def orbit_events(
     return _orbits(b, s0, s1, signs, straight, max_radius_nm)
 
 
-def orbits_batch(
-    b: Batch,
-    window_s: float = 180.0,
-    min_rate_deg_s: float = 0.3,
-    min_turns: float = 1.0,
-    straight_rate_deg_s: float = 0.4,
-    max_straight_frac: float = 0.35,
-    max_radius_nm: float = 20.0,
-    bridge_s: float = 90.0,
-    short: FloatArray | None = None,
-) -> list[tuple[int, dict[str, Any]]]:
-    """``(flight index, event)`` of every orbit in a batch (:func:`orbit_events` as dicts)."""
-    args = (window_s, min_rate_deg_s, min_turns, straight_rate_deg_s, max_straight_frac)
-    ev = orbit_events(b, *args, max_radius_nm, bridge_s, short)
-    return list(zip(ev.flight.tolist(), to_dicts(ev), strict=True))
-
-
 def _orbits(
     b: Batch,
     s0: IntArray,
@@ -189,5 +172,4 @@ def find_orbits(
     if r.t_s.size < 3:
         return []
     args = (window_s, min_rate_deg_s, min_turns, straight_rate_deg_s, max_straight_frac)
-    found = orbits_batch(from_resampled([r]), *args, max_radius_nm, bridge_s)
-    return [e for _, e in found]
+    return to_dicts(orbit_events(from_resampled([r]), *args, max_radius_nm, bridge_s))
