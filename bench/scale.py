@@ -49,6 +49,9 @@ table still measures it.
 Last line: ``points_per_s: X memory_ratio_50m_to_10m: Y dask_identical: true|false``
 (X: Dask, 2 workers, on the largest size; Y: local engine peak memory).
 
+Every run uses the allocator settings the command line uses
+(:mod:`overflight.memtune`).
+
 Run: ``.venv/bin/python bench/scale.py`` (about 30 min); ``--sizes 1,2`` for a quick look.
 """
 
@@ -66,6 +69,10 @@ import time
 import warnings
 from pathlib import Path
 from typing import Any
+
+from overflight import memtune
+
+memtune.apply()  # as the command line does; the child runs inherit it
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))

@@ -9,12 +9,13 @@ is :meth:`pyarrow.Table.equals` after :func:`overflight.engine.canonical_sort`.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
-from overflight import engine, pipeline
+from overflight import engine, memtune, pipeline
 from overflight.engine.generate import GeneratorParams, generate, load_base
 from overflight.engine.progress import Progress
 from overflight.schema import MESSAGE_SCHEMA
@@ -183,7 +184,19 @@ def test_dask_reads_buckets_directly(
     bucketed: Path, reference: pipeline.Analysis, tmp_path: Path
 ) -> None:
     pytest.importorskip("distributed")
-    res = engine.run([bucketed], tmp_path, context=SPEC, engine="dask", workers=2)
+    keys = sorted(memtune.SETTINGS)
+    res = engine.run(
+        [bucketed],
+        tmp_path,
+        context=SPEC,
+        engine="dask",
+        workers=2,
+        # each worker reports the allocator settings it runs with
+        collect=lambda a, c: pa.table({k: [os.environ.get(k)] for k in keys}),
+    )
     _check(res, reference)
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["partitioning"] == "buckets" and res.partitions == 2
+    assert res.extra is not None and res.extra.num_rows == 2
+    want = {k: os.environ.get(k, memtune.SETTINGS[k]) for k in keys}
+    assert res.extra.to_pylist() == [want, want]

@@ -10,9 +10,13 @@ importing them registers them on :data:`app`.
 
 from __future__ import annotations
 
-from overflight.cli import analysis, scale, service
-from overflight.cli._common import app
-from overflight.cli.analysis import DEMO_SAMPLES
+from overflight import memtune
+
+memtune.apply()  # before NumPy and Arrow load: they read these settings once
+
+from overflight.cli import analysis, scale, service  # noqa: E402
+from overflight.cli._common import app  # noqa: E402
+from overflight.cli.analysis import DEMO_SAMPLES  # noqa: E402
 
 __all__ = ["DEMO_SAMPLES", "analysis", "app", "main", "scale", "service"]
 
