@@ -29,8 +29,10 @@ Layout (hive style, one folder level per key, GeoParquet files)::
   ``Point`` geometries, the file's bounding box and no ``crs`` (which means
   OGC:CRS84, longitude/latitude on WGS84), so GeoPandas, GDAL and DuckDB
   spatial open a file as a layer of points.
-* Files are zstd-compressed; only string columns are dictionary-encoded and
-  ``geometry`` has no column statistics (:func:`write_options`).
+* Files are zstd-compressed with version-2 data pages; only string columns
+  are dictionary-encoded, timestamps delta-encoded, floating-point columns
+  byte-stream-split, and only the time, aircraft, flight and position
+  columns carry statistics (:func:`write_options`).
 * ``_overflight_dataset.json``: ``{"layout": "overflight-day", "version": 1,
   "region_deg": null, "rows": N, "files": N, "columns": [...]}``, plus
   ``"buckets": N`` and ``"bucket_of"`` when the dataset has buckets.
@@ -162,31 +164,56 @@ def bucket_ids(icao24: pa.Array | pa.ChunkedArray, partitions: int) -> npt.NDArr
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
+#: Columns whose Parquet statistics are written: those people filter points on
+#: (when, which aircraft, where, how high), besides the day folders.
+STATISTICS_COLUMNS = (
+    *("timestamp", "start", "icao24", "flight_id"),
+    *("latitude", "longitude", "altitude"),
+)
+
+
 def write_options(schema: pa.Schema) -> dict[str, Any]:
     """Parquet encoding options of a points file with this (Arrow) schema.
 
-    Dictionary encoding only for string (byte array) columns, where it pays:
-    numeric columns rarely fit a dictionary page and fall back to plain
-    encoding after hashing every value for nothing.  Statistics for every
-    column but ``geometry`` (min/max of WKB bytes is meaningless; the bbox is
-    in the ``geo`` metadata).  Neither changes what a reader reads back.
+    * Dictionary encoding only for string (byte array) columns, where it pays:
+      numeric columns rarely fit a dictionary page and fall back to plain
+      encoding after hashing every value for nothing.
+    * Timestamps delta-encoded, floating-point columns byte-stream-split:
+      both compress better under zstd and take less time to write (the
+      points of a 1.5M-row partition: 46 MB instead of 54 MB, about a tenth
+      faster), and DuckDB, Arrow and GDAL read them.
+    * Data pages of format version 2.
+    * Statistics (min/max per row group) only for :data:`STATISTICS_COLUMNS`:
+      the rest cost time (string min/max most) and serve no filter we know of;
+      none for ``geometry`` (min/max of WKB bytes is meaningless; the bbox is
+      in the ``geo`` metadata).
+
+    None of these changes what a reader reads back.
 
     Examples
     --------
     >>> s = pa.schema([("icao24", pa.string()), ("latitude", pa.float64()),
-    ...                (GEOMETRY, pa.binary())])
+    ...                ("squawk", pa.string()), (GEOMETRY, pa.binary())])
     >>> opts = write_options(s)
-    >>> opts["use_dictionary"], opts["write_statistics"]
-    (['icao24'], ['icao24', 'latitude'])
+    >>> opts["use_dictionary"], opts["write_statistics"], opts["column_encoding"]
+    (['icao24', 'squawk'], ['icao24', 'latitude'], {'latitude': 'BYTE_STREAM_SPLIT'})
     """
     sink = pa.BufferOutputStream()
     pq.write_table(schema.empty_table(), sink)
     leaves = pq.ParquetFile(pa.BufferReader(sink.getvalue())).schema
     columns = [leaves.column(i) for i in range(len(leaves))]
     data = [c for c in columns if c.path.split(".")[0] != GEOMETRY]
+    encoding = {}
+    for f in schema:
+        if pa.types.is_timestamp(f.type):
+            encoding[f.name] = "DELTA_BINARY_PACKED"
+        elif pa.types.is_floating(f.type):
+            encoding[f.name] = "BYTE_STREAM_SPLIT"
     return {
         "use_dictionary": [c.path for c in data if c.physical_type == "BYTE_ARRAY"],
-        "write_statistics": [c.path for c in data],
+        "write_statistics": [c.path for c in data if c.path in STATISTICS_COLUMNS],
+        "column_encoding": encoding,
+        "data_page_version": "2.0",
     }
 
 
