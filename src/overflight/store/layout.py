@@ -167,8 +167,13 @@ def bucket_ids(icao24: pa.Array | pa.ChunkedArray, partitions: int) -> npt.NDArr
 #: Columns whose Parquet statistics are written: those people filter points on
 #: (when, which aircraft, where, how high), besides the day folders.
 STATISTICS_COLUMNS = (
-    *("timestamp", "start", "icao24", "flight_id"),
-    *("latitude", "longitude", "altitude"),
+    "timestamp",
+    "start",
+    "icao24",
+    "flight_id",
+    "latitude",
+    "longitude",
+    "altitude",
 )
 
 
