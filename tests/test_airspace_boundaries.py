@@ -214,3 +214,41 @@ def test_cache_round_trip(tmp_path: Path) -> None:
         ids = b.classify(x, y)
         assert [info.countries[i] for i in ids] == [["AAA"], ["BBB"], [], []]
         assert [info.zones[i] for i in ids] == [[], ["ADIZ"], ["ADIZ"], []]
+
+
+def test_old_boundary_caches_are_pruned_when_a_new_one_is_written(tmp_path: Path) -> None:
+    """Five boundary files, each its own cache folder: after the writes, the
+    three most recently used folders remain, plus any used within the grace period."""
+    import os
+
+    from overflight.airspace import cache
+
+    root = tmp_path / "cache"
+    files = [
+        _geojson(tmp_path / f"c{i}.geojson", [({"A3": "AAA"}, shapely.box(i, 0, i + 1, 1))])
+        for i in range(5)
+    ]
+    folders = []
+    for i, f in enumerate(files[:4]):
+        b = load_boundaries(f, land=False, cache_dir=root)
+        folder = b.extras["cache_folder"]
+        folders.append(folder)
+        # pretend each was last used i + 1 days ago, the first the longest ago
+        old = 1_000_000_000 - (4 - i) * 86_400 * 2
+        os.utime(folder / "meta.json", (old, old))
+    leftover = root / "airspace" / ".tmp-interrupted"
+    leftover.mkdir()
+    os.utime(leftover, (1_000_000_000, 1_000_000_000))
+    # loading the second again marks it used now: it stays
+    load_boundaries(files[1], land=False, cache_dir=root)
+    newest = load_boundaries(files[4], land=False, cache_dir=root).extras["cache_folder"]
+    left = sorted(p.name for p in (root / "airspace").iterdir())
+    # kept: the new one, the second (used just now), the fourth (the most recent of the rest)
+    assert left == sorted([newest.name, folders[1].name, folders[3].name])
+    # a pruned set loads again (rebuilt), and nothing in use is removed
+    again = load_boundaries(files[0], land=False, cache_dir=root)
+    assert (
+        again.classify([0.5], [0.5]).tolist()
+        == load_boundaries(files[0], land=False, cache_dir=False).classify([0.5], [0.5]).tolist()
+    )
+    assert cache.prune(root / "airspace") == []  # all used within the grace period now

@@ -4,15 +4,19 @@ One folder holds them all: ``$OVERFLIGHT_CACHE`` when set, else
 ``$XDG_CACHE_HOME/overflight``, else ``~/.cache/overflight``.  Each stage
 keeps its files in a subfolder of its own (``airspace/``, ``model/``, ...).
 Arrays are kept as ``.npz`` files (:func:`save_arrays`, :func:`load_arrays`),
-written atomically and checked by their zip CRCs when read.
+written atomically and checked by their zip CRCs when read.  Entries that
+have not been used for a while are removed by their stage with the rule of
+:func:`stale`.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import time
 import warnings
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +91,23 @@ def load_arrays(folder: Path | None, name: str) -> dict[str, npt.NDArray[Any]] |
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         warnings.warn(f"cache file {path} unreadable, recomputing: {exc}", stacklevel=3)
         return None
+
+
+def stale(
+    entries: Sequence[tuple[float, Path]], keep: int, grace_s: float, now_s: float | None = None
+) -> list[Path]:
+    """Of ``entries`` (time of last use, path), those to remove: beyond the ``keep``
+    most recently used, and last used more than ``grace_s`` ago.
+
+    The grace period protects entries in use by a process that is still
+    running, whatever their number.
+
+    Examples
+    --------
+    >>> entries = [(100.0, Path("a")), (300.0, Path("b")), (200.0, Path("c"))]
+    >>> [p.name for p in stale(entries, keep=1, grace_s=70.0, now_s=260.0)]
+    ['a']
+    """
+    now = time.time() if now_s is None else now_s
+    ranked = sorted(entries, key=lambda e: e[0], reverse=True)
+    return [p for used, p in ranked[keep:] if now - used > grace_s]

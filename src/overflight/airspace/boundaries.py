@@ -282,5 +282,6 @@ def load_boundaries(
             "classes": [list(s) for s in b.index.classes.sets],
         }
         cache.save(folder, b.to_table(), meta, b.index.arrays())
+        cache.prune(folder.parent)
         b.extras["cache_folder"] = folder
     return b

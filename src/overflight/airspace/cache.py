@@ -14,12 +14,20 @@ files that are memory-mapped on load.  Later stages add ``.npz`` files
 boundary-distance indices (:func:`save_samples`).  A cache that cannot be
 written is skipped with a warning, never an error; one that cannot be read
 is removed with a warning and rebuilt.
+
+Each load touches the folder's ``meta.json``; whenever a new folder is
+written, :func:`prune` removes the folders of boundary sets not used for
+:data:`CACHE_GRACE_S` beyond the :data:`CACHE_KEEP` most recently used (an
+upgrade that changes :data:`CACHE_VERSION`, a reinstalled boundary package
+or another checkout each make a new folder of several hundred megabytes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import warnings
@@ -36,8 +44,13 @@ from scipy.spatial import cKDTree
 
 from overflight.cachedir import load_arrays as load_arrays
 from overflight.cachedir import save_arrays as save_arrays
+from overflight.cachedir import stale
 
 CACHE_VERSION = 5
+#: Boundary-set folders kept whatever their age (the one just used among them).
+CACHE_KEEP = 3
+#: A folder used this recently is never removed (a running process may be using it).
+CACHE_GRACE_S = 86_400.0
 LAYERS = "layers.arrow"
 _UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, pa.ArrowException)
 
@@ -98,7 +111,53 @@ def load(
         damaged = isinstance(exc, FileNotFoundError) or not isinstance(exc, OSError)
         discard(folder, exc, remove=damaged)
         return None
+    with contextlib.suppress(OSError):
+        os.utime(folder / "meta.json")  # in use: pruning keeps recently used folders
     return table, meta, arrays
+
+
+def prune(
+    parent: Path, keep: int = CACHE_KEEP, grace_s: float = CACHE_GRACE_S, now_s: float | None = None
+) -> list[Path]:
+    """Remove the cache folders in ``parent`` that :func:`~overflight.cachedir.stale`
+    names (last use: their ``meta.json``), and leftovers of interrupted writes
+    older than ``grace_s``.  Returns the folders removed.
+
+    A folder is renamed away before it is deleted, so a process loading it
+    meanwhile finds it whole or missing (then it rebuilds); files it has
+    already memory-mapped stay readable.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> prune(Path(tempfile.mkdtemp()))
+    []
+    """
+    caches: list[tuple[float, Path]] = []
+    leftovers: list[tuple[float, Path]] = []
+    try:
+        children = list(parent.iterdir())
+    except OSError:
+        return []
+    for d in children:
+        try:
+            if d.name.startswith((".tmp-", ".damaged-")):
+                leftovers.append((d.stat().st_mtime, d))
+            elif d.is_dir():
+                meta = d / "meta.json"
+                caches.append(((meta if meta.is_file() else d).stat().st_mtime, d))
+        except OSError:  # removed by someone else meanwhile
+            continue
+    removed = []
+    for d in [*stale(caches, keep, grace_s, now_s), *stale(leftovers, 0, grace_s, now_s)]:
+        try:
+            gone = Path(tempfile.mkdtemp(prefix=".damaged-", dir=parent))
+            d.rename(gone / d.name)
+        except OSError:
+            continue
+        shutil.rmtree(gone, ignore_errors=True)
+        removed.append(d)
+    return removed
 
 
 def discard(folder: Path, why: object, remove: bool = True) -> None:

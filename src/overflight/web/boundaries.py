@@ -29,7 +29,6 @@ import math
 import os
 import tempfile
 import threading
-import time
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -39,6 +38,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
+
+from overflight.cachedir import stale
 
 NPM_LAYERS = {
     "territory": Path("@geo-maps") / "countries-maritime-10m" / "map.geo.json",
@@ -167,16 +168,15 @@ def prune_cache(
     >>> prune_cache(Path(tempfile.mkdtemp()), "land")
     []
     """
-    now = time.time() if now_s is None else now_s
     found: list[tuple[float, Path]] = []
     for p in [*folder.glob(f"{name}-*.parquet"), *folder.glob(f".{name}-*.tmp")]:
         try:
             found.append((p.stat().st_mtime, p))
         except OSError:  # removed by someone else meanwhile
             continue
-    files = sorted((f for f in found if f[1].suffix == ".parquet"), reverse=True)
-    old = [p for m, p in files[keep:] if now - m > grace_s]
-    old += [p for m, p in found if p.suffix == ".tmp" and now - m > grace_s]
+    files = [f for f in found if f[1].suffix == ".parquet"]
+    old = stale(files, keep, grace_s, now_s)
+    old += stale([f for f in found if f[1].suffix == ".tmp"], 0, grace_s, now_s)
     removed = []
     for p in old:
         try:
