@@ -27,7 +27,7 @@ grid classifier), :mod:`~overflight.airspace.classify`,
 from __future__ import annotations
 
 from overflight.airspace.authorise import Rule, apply_authorisations, load_authorisations
-from overflight.airspace.boundaries import Boundaries, Layer, load_boundaries
+from overflight.airspace.boundaries import Boundaries, Layer, boundaries_cached, load_boundaries
 from overflight.airspace.classify import (
     POINT_COLUMNS,
     classify_lonlat,
@@ -52,6 +52,7 @@ __all__ = [
     "Rule",
     "airspace_events",
     "apply_authorisations",
+    "boundaries_cached",
     "boundary_distance_m",
     "boundary_features",
     "classify_lonlat",

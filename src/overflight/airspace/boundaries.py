@@ -214,6 +214,47 @@ def _layers_from_table(table: pa.Table, notes: list[list[str]]) -> list[Layer]:
     return out
 
 
+def _sources(
+    maritime: PathLike | None,
+    land: PathLike | Literal[False] | None,
+    zones: PathLike | Sequence[PathLike] | None,
+) -> list[tuple[str, Path]]:
+    """(kind, file) of each boundary layer to load, defaults filled in."""
+    sources: list[tuple[str, Path]] = [
+        ("maritime", Path(maritime) if maritime is not None else find_default("maritime"))
+    ]
+    if land is not False:
+        sources.append(("land", Path(land) if land is not None else find_default("land")))
+    if zones is not None:
+        zone_files = [zones] if isinstance(zones, str | os.PathLike) else list(zones)
+        sources.extend(("zones", Path(z)) for z in zone_files)
+    return sources
+
+
+def _cache_folder(
+    sources: list[tuple[str, Path]], iso_field: str | None, cache_dir: CacheDir
+) -> Path | None:
+    """The cache folder of these sources; None without a cache or with a missing file."""
+    root = cache_root(cache_dir)
+    if root is None or not all(p.is_file() for _, p in sources):
+        return None
+    return root / "airspace" / cache.cache_key(sources, {"iso_field": iso_field})
+
+
+def boundaries_cached(
+    maritime: PathLike | None = None,
+    land: PathLike | Literal[False] | None = None,
+    zones: PathLike | Sequence[PathLike] | None = None,
+    *,
+    iso_field: str | None = None,
+    cache_dir: CacheDir = None,
+) -> bool:
+    """Whether :func:`load_boundaries` with these arguments would find its cache
+    (checked from file sizes and times alone, without reading anything)."""
+    folder = _cache_folder(_sources(maritime, land, zones), iso_field, cache_dir)
+    return folder is not None and (folder / "meta.json").is_file()
+
+
 def load_boundaries(
     maritime: PathLike | None = None,
     land: PathLike | Literal[False] | None = None,
@@ -248,19 +289,9 @@ def load_boundaries(
     overflight.errors.BoundaryError
         Missing default data (with the fix), or a bad file (naming file and feature).
     """
-    sources: list[tuple[str, Path]] = [
-        ("maritime", Path(maritime) if maritime is not None else find_default("maritime"))
-    ]
-    if land is not False:
-        sources.append(("land", Path(land) if land is not None else find_default("land")))
-    if zones is not None:
-        zone_files = [zones] if isinstance(zones, str | os.PathLike) else list(zones)
-        sources.extend(("zones", Path(z)) for z in zone_files)
-    root = cache_root(cache_dir)
-    folder = None
-    if root is not None and all(p.is_file() for _, p in sources):
-        key = cache.cache_key(sources, {"iso_field": iso_field})
-        folder = root / "airspace" / key
+    sources = _sources(maritime, land, zones)
+    folder = _cache_folder(sources, iso_field, cache_dir)
+    if folder is not None:
         hit = cache.load(folder, ARRAY_NAMES)
         if hit is not None:
             table, meta, arrays = hit

@@ -34,7 +34,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from overflight.airspace import load_boundaries
+from overflight.airspace import boundaries_cached, load_boundaries
 from overflight.engine.local import local_pool, map_local, reduce_local
 from overflight.engine.partition import (
     Source,
@@ -101,6 +101,29 @@ def _install(staging: Path, out: Path) -> list[Path]:
         f.replace(target)
         final.append(target)
     return final
+
+
+def _prepare_boundaries(context: ContextSpec, *, in_process: bool, local: bool) -> None:
+    """Refuse a bad focus code before any work, and build a missing boundary cache once.
+
+    A run in this process loads its context here once (cached by spec).  Pools
+    and clusters load theirs in each worker: on a machine without the
+    boundary cache, every local worker would build it at once (a minute of
+    work each, and each printing the same repair warnings), so this process
+    builds it first.  Workers of a remote cluster may not share this
+    machine's cache: there it is built only when a focus must be checked.
+    """
+    if in_process:
+        if context.focus:
+            check_focus(context.focus, resolve_context(context).boundaries)
+        return
+    kw = context.kwargs()
+    args = {"maritime": kw["boundaries"], "land": kw["land"], "zones": kw["zones"] or None}
+    if context.focus or (local and not boundaries_cached(**args)):
+        bounds = load_boundaries(**args)
+        if context.focus:
+            check_focus(context.focus, bounds)
+        del bounds
 
 
 def _partitions(sources: Sequence[Source], rows_per_partition: int, workers: int) -> int:
@@ -180,18 +203,10 @@ def run(
     t0 = time.perf_counter()
     out = Path(out_dir)
     check_out_dir(out)
-    if isinstance(context, ContextSpec) and context.focus and context.airspace_enabled:
-        # a bad focus code is refused before any work; a run in this process
-        # loads its context here once (cached by spec), pools and clusters load theirs
-        if engine == "local" and workers <= 1:
-            check_focus(context.focus, resolve_context(context).boundaries)
-        else:
-            kw = context.kwargs()
-            bounds = load_boundaries(
-                maritime=kw["boundaries"], land=kw["land"], zones=kw["zones"] or None
-            )
-            check_focus(context.focus, bounds)
-            del bounds
+    if isinstance(context, ContextSpec) and context.airspace_enabled:
+        _prepare_boundaries(
+            context, in_process=engine == "local" and workers <= 1, local=not scheduler
+        )
     sources = plan_sources(inputs, options, days)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
