@@ -26,8 +26,8 @@ thing (:func:`apply`), child processes inherit them, a Dask LocalCluster
 passes them to its workers (:func:`missing`), and workers of an existing
 cluster need them in their own environment (README, "Running on a cluster").
 A value the user set is never overridden.  They apply to every command,
-the long-running ``serve`` and ``watch`` too: those keep the peak of their
-windows and queries, which is small next to a batch partition's.
+the long-running ``serve`` and ``watch`` too, which therefore hold on to the
+most memory they ever used rather than handing it back between requests.
 """
 
 from __future__ import annotations
