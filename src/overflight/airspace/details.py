@@ -2,34 +2,12 @@
 
 :func:`event_table` turns event rows (numpy columns, see :data:`Rows`) into
 the table of :data:`overflight.schema.EVENT_SCHEMA`, sorted by flight and start.
-
-Each value is encoded the way :func:`json.dumps` encodes it (floats by
-``float.__repr__``, ``NaN``/``Infinity`` for non-finite ones, strings
-ASCII-escaped, ``null``/``true``/``false``), and the objects are joined with
-keys in sorted order, so :func:`details_column` gives, row for row, the same
-text as ``json.dumps(row, sort_keys=True)``.
-
-Examples
---------
->>> import numpy as np
->>> col = details_column(
-...     {
-...         "n": json_ints(np.array([3, 4])),
-...         "d": json_floats(np.array([1.5, np.nan]), null=np.array([False, True])),
-...         "ok": json_bools(np.array([True, False])),
-...         "who": json_strings(["a\\u00e9", None]),
-...     }
-... )
->>> for text in col.to_pylist():
-...     print(text)
-{"d": 1.5, "n": 3, "ok": true, "who": "a\\u00e9"}
-{"d": null, "n": 4, "ok": false, "who": null}
+The ``details`` of each row are encoded a key at a time by
+:mod:`overflight.jsontext`, so that each is ``json.dumps(details, sort_keys=True)``.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,7 +15,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from overflight.airspace.grid import BoolArray, FloatArray, IntArray
+from overflight.airspace.grid import BoolArray, IntArray
+from overflight.jsontext import details_column, json_bools, json_floats, json_ints, json_strings
 from overflight.schema import EVENT_SCHEMA
 
 KINDS = ("airspace_entry", "zone_entry", "airspace_approach")
@@ -50,80 +29,6 @@ KINDS = ("airspace_entry", "zone_entry", "airspace_approach")
 #: ``closest_time`` (approaches only).
 Rows = dict[str, npt.NDArray[Any]]
 _APPROACH = KINDS.index("airspace_approach")
-_escape = json.encoder.encode_basestring_ascii
-
-
-def json_floats(values: FloatArray, null: BoolArray | None = None) -> pa.Array:
-    """JSON numbers as ``json.dumps`` writes them (``null`` where ``null`` is True).
-
-    Arrow's float-to-string cast writes the same shortest round-trip digits as
-    ``float.__repr__`` (both pick the closest of the shortest strings, and no
-    double lies halfway between two of them) and, for a magnitude in
-    [1e-4, 1e7), the same layout but for ``.0`` after a whole number; other
-    values (NaN, infinities, tiny and huge magnitudes) are written by Python.
-    """
-    text = pa.array(values, pa.float64()).cast(pa.string())
-    size = np.abs(values)
-    small = size < 1e7
-    whole = small & (values == np.trunc(values))
-    if whole.any():
-        text = pc.if_else(pa.array(whole), pc.binary_join_element_wise(text, ".0", ""), text)
-    other = ~(small & (whole | (size >= 1e-4)))
-    if null is not None:
-        other &= ~null  # written as null below
-    if other.any():
-        fixed = [_float_text(v) for v in values[other].tolist()]
-        text = pc.replace_with_mask(text, pa.array(other), pa.array(fixed, pa.string()))
-    return _null(text, null)
-
-
-def _float_text(v: float) -> str:
-    if v != v:
-        return "NaN"
-    if v in (float("inf"), float("-inf")):
-        return "Infinity" if v > 0 else "-Infinity"
-    return float.__repr__(v)
-
-
-def _null(text: pa.Array, null: BoolArray | None) -> pa.Array:
-    if null is None or not null.any():
-        return text
-    return pc.if_else(pa.array(null), pa.scalar("null"), text)
-
-
-def json_ints(values: IntArray) -> pa.Array:
-    """JSON integers."""
-    return pa.array(values, pa.int64()).cast(pa.string())
-
-
-def json_bools(values: BoolArray, null: BoolArray | None = None) -> pa.Array:
-    """JSON booleans (``null`` where ``null`` is True)."""
-    text = pc.if_else(pa.array(values, pa.bool_()), pa.scalar("true"), pa.scalar("false"))
-    return _null(text, null)
-
-
-def json_strings(values: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.Array:
-    """JSON strings, ASCII-escaped as :func:`json.dumps` does (None gives ``null``).
-
-    Each distinct string is escaped once (the values are dictionary-encoded).
-    """
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    arr = values if isinstance(values, pa.Array) else pa.array(values, pa.string())
-    if not pa.types.is_string(arr.type):
-        arr = arr.cast(pa.string())
-    enc = arr.dictionary_encode()
-    words = pa.array([_escape(v) for v in enc.dictionary.to_pylist()], pa.string())
-    return words.take(enc.indices).fill_null("null")
-
-
-def details_column(fields: Mapping[str, pa.Array]) -> pa.Array:
-    """One JSON object per row from encoded values (see above; at least one field), keys sorted."""
-    parts: list[str | pa.Array] = []
-    for i, name in enumerate(sorted(fields)):
-        parts += [("{" if i == 0 else ", ") + _escape(name) + ": ", fields[name]]
-    parts.append("}")
-    return pc.binary_join_element_wise(*parts, "")
 
 
 def event_table(

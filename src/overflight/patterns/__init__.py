@@ -229,7 +229,7 @@ def _table(m: Merged, ids: list[str], icaos: list[str]) -> pa.Table:
             "latitude": pa.array(m.latitude, pa.float64()),
             "longitude": pa.array(m.longitude, pa.float64()),
             "duration_s": pa.array(m.stop_s - m.start_s, pa.float64()),
-            "details": pa.array(m.details, pa.string()),
+            "details": m.details,
         }
     )
     return conform(table, EVENT_SCHEMA)

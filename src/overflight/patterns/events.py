@@ -6,8 +6,8 @@ million points builds its thousand events with a few whole-array operations:
 
 * :func:`py_round` is Python's :func:`round` of every value (correctly
   rounded), what the event numbers have always been rounded with;
-* :func:`details_text` writes each event's ``details`` exactly as
-  ``json.dumps(details, sort_keys=True)`` does;
+* :func:`details_json` writes each event's ``details`` exactly as
+  ``json.dumps(details, sort_keys=True)`` does (with :mod:`overflight.jsontext`);
 * :func:`merge` puts the blocks of several detectors in the events' order
   (by flight, start, kind, then the order the detectors listed them);
 * :func:`to_dicts` gives the dicts the per-flight API returns.
@@ -26,13 +26,14 @@ Examples
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
+from overflight.jsontext import details_column, json_bools, json_floats, json_ints, json_strings
 from overflight.patterns.turns import BoolArray, FloatArray, IntArray
 
 #: The kinds, in the order their names sort (the tie-break of events starting together).
@@ -121,40 +122,39 @@ def py_round(values: npt.ArrayLike, ndigits: int) -> FloatArray:
     return out
 
 
-def _floats_text(values: FloatArray) -> list[str]:
-    """``json.dumps`` of each float: its repr, ``NaN`` or ``±Infinity``."""
-    text = list(map(float.__repr__, values.tolist()))
-    if not np.isfinite(values).all():
-        for i in np.flatnonzero(~np.isfinite(values)).tolist():
-            v = float(values[i])
-            text[i] = "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
-    return text
-
-
-def _text(d: Detail) -> list[str]:
+def _json(d: Detail) -> pa.Array:
+    """The JSON text of one key's bool, int or str values."""
     v = d.values
-    if v.dtype == np.float64:
-        text = _floats_text(v)
-    elif v.dtype == np.bool_:
-        text = ["true" if b else "false" for b in v.tolist()]
-    elif v.dtype.kind == "i":
-        text = list(map(str, v.tolist()))
-    else:
-        escape = json.encoder.encode_basestring_ascii
-        text = [escape(s) for s in v.tolist()]
-    if d.null is not None and d.null.any():
-        for i in np.flatnonzero(d.null).tolist():
-            text[i] = "null"
-    return text
+    if v.dtype == np.bool_:
+        return json_bools(v, d.null)
+    if v.dtype.kind == "i":
+        return json_ints(v, d.null)
+    return json_strings(v.tolist(), d.null)
+
+
+def details_json(ev: Events) -> pa.Array:
+    """``json.dumps(details, sort_keys=True)`` of each event of a block, as Arrow strings.
+
+    The float keys are encoded together (one :func:`json_floats` call), then sliced.
+    """
+    n = ev.size
+    if not ev.details:
+        return pa.array(["{}"] * n, pa.string())
+    floats = [k for k, d in ev.details.items() if d.values.dtype == np.float64]
+    fields = {k: _json(d) for k, d in ev.details.items() if k not in floats}
+    if floats:
+        ds = [ev.details[k] for k in floats]
+        null = None
+        if any(d.null is not None for d in ds):
+            null = np.concatenate([np.zeros(n, bool) if d.null is None else d.null for d in ds])
+        text = json_floats(np.concatenate([d.values for d in ds]), null)
+        fields |= {k: text.slice(i * n, n) for i, k in enumerate(floats)}
+    return details_column(fields)
 
 
 def details_text(ev: Events) -> list[str]:
-    """``json.dumps(details, sort_keys=True)`` of each event of a block."""
-    keys = sorted(ev.details)
-    escape = json.encoder.encode_basestring_ascii
-    template = "{" + ", ".join(escape(k).replace("%", "%%") + ": %s" for k in keys) + "}"
-    columns = [_text(ev.details[k]) for k in keys]
-    return [template % row for row in zip(*columns, strict=True)]
+    """:func:`details_json` as a list of str."""
+    return list(details_json(ev).to_pylist())
 
 
 def _value(d: Detail, i: int) -> Any:
@@ -191,7 +191,8 @@ class Merged(NamedTuple):
     stop_s: FloatArray
     latitude: FloatArray
     longitude: FloatArray
-    details: list[str]
+    details: pa.Array
+    """The ``details`` JSON text (Arrow strings)."""
     block: IntArray
     """Which block each event came from, and its position there."""
     position: IntArray
@@ -212,7 +213,7 @@ def merge(blocks: Sequence[Events]) -> Merged:
     position = np.concatenate([np.arange(n, dtype=np.int64) for n in sizes] or [np.empty(0, int)])
     rank = np.repeat(np.array([KINDS.index(b.kind) for b in blocks], np.int64), sizes)
     by = np.lexsort((position, rank, start_s, flight))
-    text = [t for b in blocks for t in details_text(b)]
+    text = pa.concat_arrays([details_json(b) for b in blocks] or [pa.array([], pa.string())])
     kinds = [b.kind for b in blocks]
     return Merged(
         flight[by],
@@ -221,7 +222,7 @@ def merge(blocks: Sequence[Events]) -> Merged:
         cat("stop_s", np.float64)[by],
         cat("latitude", np.float64)[by],
         cat("longitude", np.float64)[by],
-        [text[i] for i in by.tolist()],
+        text.take(pa.array(by)),
         block[by],
         position[by],
     )
