@@ -14,7 +14,8 @@ mypy: the compiled code is stored in ``__pycache__`` beside the module (or in
 the GIL is released, so threads can share the work.
 
 Compiled primitives that several stages use live here too:
-:func:`sorted_by_group` (clean and patterns skip a sort with it) and the
+:func:`sorted_by_group` and :func:`rows_in_order` (clean, patterns, classify
+and airspace skip a sort with them) and the
 quickselect order statistics :func:`select`, :func:`below` and
 :func:`median_of` (identify's envelope, patterns' numpy-exact medians).
 
@@ -58,9 +59,16 @@ def njit(fn: F) -> F:
 
 
 @njit
+def _before(c0: Any, t0: Any, c1: Any, t1: Any) -> bool:
+    """Whether ``(c1, t1)`` belongs before ``(c0, t0)``; a NaN time counts as
+    out of order (the caller's sort puts it last)."""
+    return bool(c1 < c0 or (c1 == c0 and not t1 >= t0))
+
+
+@njit
 def sorted_by_group(code: npt.NDArray[Any], t: npt.NDArray[Any]) -> bool:
     """Whether rows are in ``(code, t)`` order, ties allowed (a stable sort would not
-    move a row).
+    move a row; a NaN time counts as out of order).
 
     Examples
     --------
@@ -69,8 +77,26 @@ def sorted_by_group(code: npt.NDArray[Any], t: npt.NDArray[Any]) -> bool:
     >>> sorted_by_group(np.array([1, 0]), np.zeros(2, np.int64))
     False
     """
-    for i in range(1, code.size):
-        if code[i] < code[i - 1] or (code[i] == code[i - 1] and t[i] < t[i - 1]):
+    for i in range(1, code.size):  # noqa: SIM110 (a compiled loop, not a generator)
+        if _before(code[i - 1], t[i - 1], code[i], t[i]):
+            return False
+    return True
+
+
+@njit
+def rows_in_order(code: npt.NDArray[Any], t: npt.NDArray[Any], rows: npt.NDArray[Any]) -> bool:
+    """:func:`sorted_by_group` of ``code[rows]`` and ``t[rows]``, without taking them.
+
+    Examples
+    --------
+    >>> rows_in_order(np.array([0, 1, 0]), np.array([5, 1, 7]), np.array([0, 2, 1]))
+    True
+    >>> rows_in_order(np.array([0, 0]), np.array([1.0, np.nan]), np.array([1, 0]))
+    False
+    """
+    for j in range(1, rows.size):
+        a, b = rows[j - 1], rows[j]
+        if _before(code[a], t[a], code[b], t[b]):
             return False
     return True
 

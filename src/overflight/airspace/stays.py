@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from overflight.airspace.classify import coordinates
 from overflight.airspace.grid import BoolArray, FloatArray, IntArray
-from overflight.jit import njit
+from overflight.identify.flightcodes import flight_codes
+from overflight.jit import njit, rows_in_order
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class _Fixes:
     @classmethod
     def of(cls, points: pa.Table) -> _Fixes:
         """The valid fixes (finite position, a flight id) of ``points``."""
-        codes, names = _flight_codes(points.column("flight_id").combine_chunks())
+        names, codes = flight_codes(points)
         stamps = points.column("timestamp").cast(pa.int64())
         if stamps.null_count:  # times as floats (NaN for null), the slow way
             lon, lat = coordinates(points)
@@ -77,7 +77,7 @@ class _Fixes:
         ts: npt.NDArray[np.int64] | FloatArray,
     ) -> _Fixes:
         """The fixes ``ok`` in (flight, time) order."""
-        if not _in_order(codes, ts, ok):
+        if not rows_in_order(codes, ts, ok):
             c, t = codes[ok], ts[ok]
             ok = ok[np.lexsort((t, c))]
         flight, rank, nvalid = _ranks(codes, ok)
@@ -101,16 +101,6 @@ def _usable(lon: FloatArray, lat: FloatArray, valid: BoolArray, codes: IntArray)
 
 
 @njit
-def _in_order(codes: IntArray, ts: npt.NDArray[Any], rows: IntArray) -> bool:
-    """Whether ``rows`` are in (flight, time) order (ties allowed)."""
-    for j in range(1, rows.size):
-        c0, c1 = codes[rows[j - 1]], codes[rows[j]]
-        if not (c1 > c0 or (c1 == c0 and ts[rows[j]] >= ts[rows[j - 1]])):
-            return False
-    return True
-
-
-@njit
 def _ranks(codes: IntArray, rows: IntArray) -> tuple[IntArray, IntArray, IntArray]:
     """Flight of each of ``rows`` (grouped by flight), position in it, its fix count."""
     n = rows.size
@@ -124,22 +114,6 @@ def _ranks(codes: IntArray, rows: IntArray) -> tuple[IntArray, IntArray, IntArra
         rank[j] = j - first
     count[first:n] = n - first
     return flight, rank, count
-
-
-def _flight_codes(fid: pa.Array) -> tuple[IntArray, pa.Array]:
-    """Index of each row's flight id in the distinct ids in order of appearance (-1 for null)."""
-    plain = pa.types.is_string(fid.type) or pa.types.is_large_string(fid.type)
-    if plain and fid.null_count == 0:
-        new = np.ones(len(fid), bool)
-        new[1:] = pc.not_equal(fid[1:], fid[:-1]).to_numpy(zero_copy_only=False)
-        names = fid.filter(pa.array(new))
-        # sorted (no id below the one before it, which can only happen where the
-        # id changes): the runs are the flights, in dictionary_encode's order
-        if not pc.any(pc.less(names[1:], names[:-1])).as_py():
-            return np.cumsum(new) - 1, names
-    enc = pc.dictionary_encode(fid)
-    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
-    return codes.astype(np.int64), enc.dictionary
 
 
 @njit

@@ -34,12 +34,11 @@ from overflight.classify.fixes_jit import (
     bin_counts,
     kept_rows,
     missing,
-    rows_sorted,
     seconds_at,
 )
 from overflight.geodesy import NM_M, bearing_deg, haversine_m
 from overflight.identify.flightcodes import flight_codes
-from overflight.jit import sorted_by_group
+from overflight.jit import rows_in_order, sorted_by_group
 
 STEER_BINS = (-180.0, -25.0, -10.0, -4.0, -1.0, 1.0, 4.0, 10.0, 25.0, 180.01)
 SPEED_BINS = (0.0, 50.0, 100.0, 150.0, 200.0, 250.0, 300.0, 400.0, 500.0, 1e9)
@@ -179,7 +178,7 @@ def _ordered(
     col = _get(points, "timestamp")
     ns = _nanoseconds(col)
     if ns is not None:
-        if not rows_sorted(code, ns, rows):
+        if not rows_in_order(code, ns, rows):
             rows = rows[np.lexsort((ns[rows], code[rows]))]
         return rows, seconds_at(ns, rows)
     t, tick = _times(col, rows)

@@ -8,8 +8,8 @@ that read the columns through the kept row numbers, so that no column is
 copied (a fresh array of a million values costs more in page faults than
 the loop that fills it):
 
-* :func:`kept_rows` picks the rows, :func:`rows_sorted` checks their order
-  and :func:`seconds_at` converts their timestamps;
+* :func:`kept_rows` picks the rows (:func:`overflight.jit.rows_in_order`
+  checks their order) and :func:`seconds_at` converts their timestamps;
 * :func:`missing` finds where the feed gave no course or speed; numpy
   computes those from positions (the trigonometry stays in numpy);
 * :func:`bin_counts` bins steer, speed and altitude of each flight and takes
@@ -74,22 +74,6 @@ def kept_rows(
             rows[m] = i
             m += not (np.isnan(lat[i]) or np.isnan(lon[i]))
     return rows[:m]
-
-
-@njit
-def rows_sorted(code: IntArray, ticks: IntArray, rows: IntArray) -> bool:
-    """Whether ``rows`` are in ``(code, ticks)`` order (:func:`overflight.jit.sorted_by_group`).
-
-    Examples
-    --------
-    >>> rows_sorted(np.array([0, 1, 0]), np.array([5, 1, 7]), np.array([0, 2, 1]))
-    True
-    """
-    for i in range(1, rows.size):
-        a, b = rows[i - 1], rows[i]
-        if code[b] < code[a] or (code[b] == code[a] and ticks[b] < ticks[a]):
-            return False
-    return True
 
 
 @njit

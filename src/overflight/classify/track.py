@@ -5,8 +5,9 @@ The speed and altitude profile, turn-rate histograms and geometry of
 end (one array per quantity, ``counts`` points per flight) with grouped
 reductions from :mod:`overflight.classify.grouped` and, where numpy needed
 sorts or many temporaries (windowed turn rates, revisited cells, course
-histograms, local coordinates, medians), compiled loops from
-:mod:`overflight.classify.track_jit`.  Every value equals, bit for bit, the
+histograms, extents, medians), compiled loops from
+:mod:`overflight.classify.track_jit` (the local coordinates are those of
+:func:`overflight.patterns.batch_jit.local_xy`).  Every value equals, bit for bit, the
 one computed on that flight alone; the definitions are in the comments next
 to each feature.
 
@@ -40,7 +41,8 @@ from overflight.classify.grouped import (
     starts_of,
 )
 from overflight.classify.legs import leg_features
-from overflight.patterns.turns import NM_PER_DEG, Resampled
+from overflight.patterns.batch_jit import local_xy
+from overflight.patterns.turns import Resampled
 
 BoolArray = npt.NDArray[np.bool_]
 _QS = (10 / 100, 50 / 100, 90 / 100)  # as np.percentile derives [10, 50, 90]
@@ -216,9 +218,10 @@ def _geometry(j: Joined, f: dict[str, FloatArray]) -> tuple[FloatArray, FloatArr
     lat0 = _median(j.latitude, j.counts)
     lon0 = _median(j.longitude, j.counts)
     # wrap180(lon - lon0) * NM_PER_DEG * cos(lat0), (lat - lat0) * NM_PER_DEG
-    x, y, w, h = jit.local_xy(
-        j.first, j.counts, j.latitude, j.longitude, lat0, lon0, np.cos(np.radians(lat0)), NM_PER_DEG
-    )
+    offsets = np.append(j.first, j.latitude.size)
+    coslat = np.cos(np.radians(lat0))
+    x, y = local_xy(j.latitude, j.longitude, offsets, lat0, lon0, coslat)
+    w, h = jit.extents(j.first, j.counts, x, y)
     f["bbox_diag_nm"] = np.hypot(w, h)
     f["log_bbox_area_nm2"] = np.log10(w * h + 1e-3)
     xm = group_sum(x, j.counts) / j.counts

@@ -22,7 +22,6 @@ import numpy.typing as npt
 
 from overflight.classify.grouped import FloatArray, IntArray
 from overflight.jit import njit, select
-from overflight.patterns.batch_jit import wrap180
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -61,36 +60,23 @@ def windowed_rates(
 
 
 @njit
-def local_xy(
-    first: IntArray,
-    counts: IntArray,
-    lat: FloatArray,
-    lon: FloatArray,
-    lat0: FloatArray,
-    lon0: FloatArray,
-    x_scale: FloatArray,
-    y_scale: float,
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """East and north offsets of every point from its flight's ``(lat0, lon0)``:
-    ``wrap180(lon - lon0) * y_scale * x_scale[f]`` and ``(lat - lat0) * y_scale``,
-    and each flight's width and height (``max - min``; NaN spreads as
-    ``np.maximum`` spreads it).
+def extents(
+    first: IntArray, counts: IntArray, x: FloatArray, y: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Each flight's width and height, ``max - min`` of its ``x`` and ``y``
+    (NaN spreads as ``np.maximum`` spreads it); every flight has a point.
 
     Examples
     --------
-    >>> x, y, w, h = local_xy(np.array([0]), np.array([2]), np.array([1.0, 2.0]),
-    ...     np.array([179.0, -179.0]), np.array([1.5]), np.array([179.0]), np.array([0.5]), 60.0)
-    >>> x.tolist(), y.tolist(), w.tolist(), h.tolist()
-    ([0.0, 60.0], [-30.0, 30.0], [60.0], [60.0])
+    >>> w, h = extents(np.array([0, 2]), np.array([2, 1]), np.array([0.0, 60.0, 5.0]),
+    ...     np.array([-30.0, 30.0, np.nan]))
+    >>> w.tolist(), h.tolist()
+    ([60.0, 0.0], [60.0, nan])
     """
-    n, g = lat.size, counts.size
-    x, y = np.empty(n), np.empty(n)
+    g = counts.size
     w, h = np.empty(g), np.empty(g)
     for f in range(g):
         a, z = first[f], first[f] + counts[f]
-        for p in range(a, z):
-            x[p] = wrap180(lon[p] - lon0[f]) * y_scale * x_scale[f]
-            y[p] = (lat[p] - lat0[f]) * y_scale
         x_hi, x_lo, y_hi, y_lo = x[a], x[a], y[a], y[a]
         for p in range(a + 1, z):
             x_hi = x[p] if x[p] > x_hi or x[p] != x[p] else x_hi
@@ -98,7 +84,7 @@ def local_xy(
             y_hi = y[p] if y[p] > y_hi or y[p] != y[p] else y_hi
             y_lo = y[p] if y[p] < y_lo or y[p] != y[p] else y_lo
         w[f], h[f] = x_hi - x_lo, y_hi - y_lo
-    return x, y, w, h
+    return w, h
 
 
 @njit

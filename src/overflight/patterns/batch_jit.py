@@ -127,7 +127,14 @@ def local_xy(
     """East and north offsets (NM) of each point from its flight's origin.
 
     ``wrap180(lon - lon0) * NM_PER_DEG * coslat`` and
-    ``(lat - lat0) * NM_PER_DEG``, per flight.
+    ``(lat - lat0) * NM_PER_DEG``, per flight (also classify's track features).
+
+    Examples
+    --------
+    >>> x, y = local_xy(np.array([1.0, 2.0]), np.array([179.0, -179.0]), np.array([0, 2]),
+    ...     np.array([1.5]), np.array([179.0]), np.array([0.5]))
+    >>> x.tolist(), y.tolist()
+    ([0.0, 60.0405], [-30.02025, 30.02025])
     """
     x = np.empty(lat.size)
     y = np.empty(lat.size)
