@@ -1,33 +1,32 @@
 """Allocator settings for the processes that run the stages on large inputs.
 
 The stages allocate and free many arrays of a few megabytes per partition.
-With the libraries' defaults, much of that memory goes back to the kernel
-as soon as it is freed, and the next partition faults it in again, each
-page zeroed by the kernel.  Measured on the 50M-point scale dataset
-(``/proc`` rusage of one process running 10 bucketed partitions, 1M points
-each): 0.35 s of system time per million points out of 1.9 s, and
-305,000 minor page faults per 10M points.  Two settings remove most of it:
+Arrow's default memory pool (mimalloc) hands the pages it frees back to the
+kernel after 10 ms, and the next partition faults them in again, each one
+zeroed by the kernel: ``perf`` on one process running bucketed partitions
+of the 50M-point scale dataset put 16.5% of all CPU time in the kernel's
+page clearing.  ``MIMALLOC_PURGE_DELAY=-1`` makes the pool keep its pages:
+minor page faults per 10M points went from 305,000 to 69,000, and wall time
+per million points from 1.90-1.92 s to 1.78-1.89 s in the same session.
+Peak memory is the peak the stages reach either way; what changes is that
+a process keeps it.
 
-* ``MIMALLOC_PURGE_DELAY=-1``: Arrow's default memory pool (mimalloc) keeps
-  the pages it frees instead of returning them to the kernel after 10 ms.
-  Alone: 69,000 faults instead of 305,000.
-* ``NUMPY_MADVISE_HUGEPAGE=0``: NumPy asks for transparent huge pages for
-  every array of 4 MB or more; on a machine whose huge-page policy is
-  ``madvise`` each first touch then makes the kernel zero a whole 2 MB page.
+Tried and not kept: ``NUMPY_MADVISE_HUGEPAGE=0`` (NumPy's huge-page advice
+off) lowered system time in one process, but whole 50M-point Dask runs were
+1.4 to 2.9 s slower with it in three alternating pairs, and start-up faults
+in the caches' large arrays 4 KB at a time (about 1 s more system time for a
+1M-point run).  glibc's ``mmap_threshold``/``trim_threshold`` tunables for
+NumPy's own arrays changed CPU time by 0 to 4%, within this machine's noise.
 
-Together: system time 0.15 s per million points, wall time 1.69 to 1.75 s
-instead of 1.90 to 1.92 s in the same session; on the whole 50M Dask run
-(2 workers) 53.6 and 55.0 s against 60.8 and 57.8 s.  Peak memory is the
-peak the stages reach either way; what changes is that a process keeps it.
-
-Both are read once, when NumPy and Arrow load, so they must be in the
-environment before either is imported: the command line sets them first
-thing (:func:`apply`), child processes inherit them, a Dask LocalCluster
-passes them to its workers (:func:`missing`), and workers of an existing
-cluster need them in their own environment (README, "Running on a cluster").
-A value the user set is never overridden.  They apply to every command,
-the long-running ``serve`` and ``watch`` too, which therefore hold on to the
-most memory they ever used rather than handing it back between requests.
+The setting is read once, when Arrow loads, so it must be in the
+environment before pyarrow is imported: the command line sets it first
+thing (:func:`apply`), child processes inherit it, a Dask LocalCluster
+passes it to its workers (:func:`missing`), and workers of an existing
+cluster need it in their own environment (README, "Running on a real
+cluster").  A value the user set is never overridden.  It applies to every
+command, the long-running ``serve`` and ``watch`` too, which therefore hold
+on to the most memory they ever used rather than handing it back between
+requests.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ import os
 import sys
 
 #: Environment settings of a process that runs the stages.
-SETTINGS: dict[str, str] = {"MIMALLOC_PURGE_DELAY": "-1", "NUMPY_MADVISE_HUGEPAGE": "0"}
+SETTINGS: dict[str, str] = {"MIMALLOC_PURGE_DELAY": "-1"}
 
 
 def missing() -> dict[str, str]:
@@ -53,8 +52,8 @@ def missing() -> dict[str, str]:
 def apply() -> bool:
     """Put :data:`SETTINGS` into this process's environment, keeping any value already set.
 
-    Returns True when NumPy and Arrow are not loaded yet, so this process
-    itself runs with them; either way, processes started afterwards inherit them.
+    Returns True when Arrow is not loaded yet, so this process itself runs
+    with them; either way, processes started afterwards inherit them.
     """
     os.environ.update(missing())
-    return "numpy" not in sys.modules and "pyarrow" not in sys.modules
+    return "pyarrow" not in sys.modules

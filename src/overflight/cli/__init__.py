@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from overflight import memtune
 
-memtune.apply()  # before NumPy and Arrow load: they read these settings once
+memtune.apply()  # before Arrow loads: it reads the setting once
 
 from overflight.cli import analysis, scale, service  # noqa: E402
 from overflight.cli._common import app  # noqa: E402
