@@ -148,16 +148,20 @@ def prune(
                 caches.append(((meta if meta.is_file() else d).stat().st_mtime, d))
         except OSError:  # removed by someone else meanwhile
             continue
-    removed = []
-    for d in [*stale(caches, keep, grace_s, now_s), *stale(leftovers, 0, grace_s, now_s)]:
-        try:
-            gone = Path(tempfile.mkdtemp(prefix=".damaged-", dir=parent))
-            d.rename(gone / d.name)
-        except OSError:
-            continue
-        shutil.rmtree(gone, ignore_errors=True)
-        removed.append(d)
-    return removed
+    old = [*stale(caches, keep, grace_s, now_s), *stale(leftovers, 0, grace_s, now_s)]
+    return [d for d in old if _remove(d)]
+
+
+def _remove(folder: Path) -> bool:
+    """Rename ``folder`` away, then delete it (a loader sees it whole or missing);
+    False when it could not be renamed."""
+    try:
+        gone = Path(tempfile.mkdtemp(prefix=".damaged-", dir=folder.parent))
+        folder.rename(gone / folder.name)
+    except OSError:
+        return False
+    shutil.rmtree(gone, ignore_errors=True)
+    return True
 
 
 def discard(folder: Path, why: object, remove: bool = True) -> None:
@@ -165,14 +169,8 @@ def discard(folder: Path, why: object, remove: bool = True) -> None:
     so that it is written afresh (skipped when it cannot be: the next write then
     fails and says so)."""
     warnings.warn(f"boundary cache at {folder} unreadable, rebuilding: {why}", stacklevel=3)
-    if not remove:
-        return
-    try:
-        gone = Path(tempfile.mkdtemp(prefix=".damaged-", dir=folder.parent))
-        folder.rename(gone / folder.name)
-        shutil.rmtree(gone, ignore_errors=True)
-    except OSError:
-        pass
+    if remove:
+        _remove(folder)
 
 
 def _write_ipc(table: pa.Table, path: Path) -> None:
