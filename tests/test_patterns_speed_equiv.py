@@ -40,7 +40,7 @@ from overflight.patterns.batch import (
     short_window_s,
     windowed_rate_batch,
 )
-from overflight.patterns.events import Detail, Events, details_text, py_round, to_dicts
+from overflight.patterns.events import Detail, Events, details_json, py_round, to_dicts
 from overflight.patterns.fixes import _fixes_slow, usable_fixes
 from overflight.patterns.grid import grid_details
 from overflight.patterns.legs import leg_offsets, legs_batch, reversal_chains
@@ -301,7 +301,7 @@ def test_py_round_on_ties_and_near_ties() -> None:
         max_size=20,
     )
 )
-def test_details_text_is_json_dumps(rows: list[tuple[float, bool, int, bool, str]]) -> None:
+def test_details_json_is_json_dumps(rows: list[tuple[float, bool, int, bool, str]]) -> None:
     f, null, i, b, s = (list(v) for v in zip(*rows, strict=True))
     n = len(rows)
     ev = Events(
@@ -333,7 +333,7 @@ def test_details_text_is_json_dumps(rows: list[tuple[float, bool, int, bool, str
     assert [json.dumps(d["details"], sort_keys=True) for d in dicts] == [
         json.dumps(d, sort_keys=True) for d in want
     ]
-    assert details_text(ev) == [json.dumps(d, sort_keys=True) for d in want]
+    assert details_json(ev).to_pylist() == [json.dumps(d, sort_keys=True) for d in want]
 
 
 def test_kept_batch_equals_the_concatenated_flights(

@@ -18,7 +18,7 @@ Examples
 ...     np.array([70.0]), np.array([45.0]), np.array([5.0]),
 ...     {"radius_nm": Detail(np.array([1.25])), "altitude_min_ft": Detail(np.array([0.0]),
 ...      np.array([True]))})
->>> details_text(ev)
+>>> details_json(ev).to_pylist()
 ['{"altitude_min_ft": null, "radius_nm": 1.25}']
 >>> to_dicts(ev)[0]["details"]
 {'radius_nm': 1.25, 'altitude_min_ft': None}
@@ -150,11 +150,6 @@ def details_json(ev: Events) -> pa.Array:
         text = json_floats(np.concatenate([d.values for d in ds]), null)
         fields |= {k: text.slice(i * n, n) for i, k in enumerate(floats)}
     return details_column(fields)
-
-
-def details_text(ev: Events) -> list[str]:
-    """:func:`details_json` as a list of str."""
-    return list(details_json(ev).to_pylist())
 
 
 def _value(d: Detail, i: int) -> Any:
