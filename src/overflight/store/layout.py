@@ -186,7 +186,8 @@ def write_options(schema: pa.Schema) -> dict[str, Any]:
     * Timestamps delta-encoded, floating-point columns byte-stream-split:
       both compress better under zstd and take less time to write (the
       points of a 1.5M-row partition: 46 MB instead of 54 MB, about a tenth
-      faster), and DuckDB, Arrow and GDAL read them.
+      faster); DuckDB and Arrow (and so GDAL's Parquet driver, built on
+      Arrow) read them.
     * Data pages of format version 2.
     * Statistics (min/max per row group) only for :data:`STATISTICS_COLUMNS`:
       the rest cost time (string min/max most) and serve no filter we know of;
