@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/missions.py [--seed 0]
+    .venv/bin/python bench/missions.py [--seed 0] [--no-aircraft-db]
 
 Builds the training set of :mod:`overflight.classify.train` (labelled real
 flights from traffic's samples and the BuzzFeed RNC 2016 extract, their
@@ -14,17 +14,22 @@ the same folds (grouped by icao24: no aircraft in both training and test):
   (weight of simulated flights, leaf size) chosen inside each training fold
   by a second, inner grouped cross-validation scored after the identity
   reweighting (nested: the test aircraft never influence the choice), then
-  the identity facts the identify stage derives from the address, callsign
-  and flight (``military``, ``isr_type``,
-  ``drone_envelope``; no aircraft database) applied as the fixed likelihood
-  ratios of :data:`overflight.classify.model.IDENTITY_FACTORS`;
+  the identity facts of the identify stage applied as the fixed likelihood
+  ratios of :data:`overflight.classify.model.IDENTITY_FACTORS` and
+  :data:`~overflight.classify.model.DB_MISSION_FACTOR`.  Those facts come
+  from the address, the callsign and the flight (``military``, ``isr_type``,
+  ``drone_envelope``) and, as with ``analyze --aircraft-db``, from
+  plane-alert-db (``db_mission``: the mission its curators filed the
+  aircraft under; ``../shared/data/aircraft_db``).  ``--no-aircraft-db``
+  scores the pipeline without a database instead; the other variant's
+  figures are printed either way;
 * a baseline built the way BuzzFeed News built its 2017 spy-plane finder: a
   random forest on the shares of a flight's fixes in bins of turn ("steer"
   between consecutive fixes), speed and altitude, plus duration and
   bounding-box area (:mod:`overflight.classify.fixes`, written from the
   published description; track and speed come from positions where the feed
   has none).  overflight's model uses these too, next to its resampled-track
-  and pattern features.
+  and pattern features.  It uses no identity facts.
 
 Only real flights are scored; thinned and simulated flights only train.
 Aerial refuelling and training have one real flight each, so their figures
@@ -55,9 +60,12 @@ from overflight.classify.train import (
     fit_mission_model,
     scores,
 )
+from overflight.identify import load_aircraft_db
 
 ROOT = Path(__file__).resolve().parents[1]
 RNC = ROOT.parent / "shared" / "data" / "trajectories" / "buzzfeed_2016_conventions_rnc.csv"
+PLANE_ALERT = ROOT.parent / "shared" / "data" / "aircraft_db" / "plane_alert_db"
+PLANE_ALERT = PLANE_ALERT / "plane-alert-db.csv"
 
 
 def samples_dir() -> Path | None:
@@ -91,6 +99,11 @@ def macro_over(s: dict[str, Any], classes: list[str]) -> float:
     return float(sum(s["per_class"][m]["f1"] for m in classes)) / max(len(classes), 1)
 
 
+def without_db(data: pd.DataFrame) -> pd.DataFrame:
+    """``data`` as the pipeline sees it without an aircraft database."""
+    return data.assign(db_mission=None)
+
+
 def with_identity(proba: pd.DataFrame, data: pd.DataFrame) -> pd.Series:
     """Decisions after the identity reweighting (rows without probabilities stay NaN)."""
     ok = proba.notna().all(axis=1)
@@ -104,18 +117,31 @@ def with_identity(proba: pd.DataFrame, data: pd.DataFrame) -> pd.Series:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--no-aircraft-db",
+        action="store_true",
+        help="score the pipeline without plane-alert-db (its figures are printed too)",
+    )
     args = ap.parse_args(argv)
     sd = samples_dir()
-    if sd is None or not RNC.is_file():
-        print("needs traffic's samples and ../shared/data (BuzzFeed RNC)", file=sys.stderr)
+    if sd is None or not RNC.is_file() or not PLANE_ALERT.is_file():
+        print("needs traffic's samples and ../shared/data (RNC, plane-alert-db)", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    data = build_dataset(sd, RNC, args.seed)
+    db = load_aircraft_db([PLANE_ALERT])
+    with_db = build_dataset(sd, RNC, args.seed, aircraft_db=db)
     t_build = time.perf_counter() - t0
+    variants = {"with plane-alert-db": with_db, "without an aircraft database": without_db(with_db)}
+    head = "without an aircraft database" if args.no_aircraft_db else "with plane-alert-db"
+    data = variants[head]
     real = data[data["kind"] == "real"]
     y = real["label"]
     kinds = ("real", "thinned")
-    ours_p = cross_validate(data, list(FEATURES), fit_mission_model, args.seed, score_kinds=kinds)
+    cv = {
+        name: cross_validate(d, list(FEATURES), fit_mission_model, args.seed, score_kinds=kinds)
+        for name, d in variants.items()
+    }
+    ours_p = cv[head]
     base_p = cross_validate(data, list(FIX_FEATURES), fit_baseline, args.seed, score_kinds=kinds)
     thinned = data[data["kind"] == "thinned"]
     thinned = thinned.set_axis(thinned.index.str.replace(r"#.*$", "", regex=True))
@@ -130,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{kinds_n.get('thinned', 0)} thinned copies, {kinds_n.get('simulated', 0)} simulated "
         f"(train only); 5 folds grouped by icao24; built in {t_build:.0f} s"
     )
-    for line in table("overflight", ours) + table("baseline (BuzzFeed 2017 style)", theirs):
+    for line in table(f"overflight {head}", ours) + table("baseline (BuzzFeed 2017 style)", theirs):
         print(line)
     print("  per-class F1, overflight vs baseline:")
     for m, v in ours["per_class"].items():
@@ -143,6 +169,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{', '.join(m for m in ours['per_class'] if m not in big)}): "
         f"{macro_over(ours, big):.3f} (baseline {macro_over(theirs, big):.3f})"
     )
+    for name, d in variants.items():
+        if name != head:
+            other = scores(y, with_identity(cv[name]["real"], d))
+            print(
+                f"overflight {name}: macro-F1 {other['macro_f1']:.3f}; per-class F1 "
+                + ", ".join(f"{m} {v['f1']:.3f}" for m, v in other["per_class"].items())
+            )
     alone = scores(y, model_only)
     print(
         f"model alone, without identity facts: macro-F1 {alone['macro_f1']:.3f}, "

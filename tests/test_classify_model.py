@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from overflight.classify import classify_flights, load_model
+from overflight.classify.model import apply_identity
 from overflight.classify.samples import load_all
 from overflight.classify.train import HOLDOUT_ICAO24
 
@@ -76,3 +80,29 @@ def test_identity_flags_and_short_flights(holdout: tuple[pa.Table, pd.DataFrame]
     out = classify_flights(short, pts).to_pandas()
     assert out["mission"].iloc[0] == "other"
     assert out["mission_confidence"].iloc[0] == 0.0
+
+
+@given(
+    rows=st.integers(2, 300),
+    seed=st.integers(0, 2**32 - 1),
+    pick=st.integers(0, 1),
+)
+@settings(max_examples=60, deadline=None)
+def test_a_flights_probabilities_do_not_depend_on_its_batch(
+    rows: int, seed: int, pick: int
+) -> None:
+    """The same flight gets the same bits alone and among others (memory and
+    engine runs batch flights differently; pandas' row sums did not)."""
+    rng = np.random.default_rng(seed)
+    p = pd.DataFrame(rng.dirichlet(np.ones(11), size=rows), columns=[f"m{i}" for i in range(11)])
+    flags = pd.DataFrame(
+        {
+            "military": rng.random(rows) < 0.5,
+            "db_mission": rng.choice(np.array(["m3", None], dtype=object), rows),
+        },
+        index=p.index,
+    )
+    i = pick * (rows - 1)
+    together = apply_identity(p, flags)[0].to_numpy()[i]
+    alone = apply_identity(p.iloc[[i]], flags.iloc[[i]])[0].to_numpy()[0]
+    assert together.tobytes() == alone.tobytes()

@@ -5,8 +5,8 @@
 :data:`overflight.classify.samples.MISSIONS`.  The model is an extra-trees
 ensemble over trajectory features (:mod:`overflight.classify.features`) trained on
 labelled real flights plus simulated ones (:mod:`overflight.classify.train`);
-identity flags from the identify stage (``military``, ``isr_type``,
-``drone_envelope``), when present on the flights table, reweight its
+identity facts from the identify stage (``military``, ``isr_type``,
+``drone_envelope``, ``db_mission``), when present on the flights table, reweight its
 probabilities (:data:`overflight.classify.model.IDENTITY_FACTORS`).
 
 A flight with under ``min_minutes`` of airborne positions gets ``other`` with
@@ -21,13 +21,11 @@ import pyarrow as pa
 
 from overflight.classify.explain import REASON_KEYS, reason
 from overflight.classify.features import features_table
-from overflight.classify.model import MissionModel, apply_identity, load_model
+from overflight.classify.model import IDENTITY_COLUMNS, MissionModel, apply_identity, load_model
 from overflight.classify.samples import MISSIONS
 from overflight.patterns.turns import Resampled
 
 __all__ = ["MISSIONS", "classify_flights", "load_model"]
-
-_FLAGS = ("military", "isr_type", "drone_envelope")
 
 
 def classify_flights(
@@ -43,8 +41,9 @@ def classify_flights(
     Parameters
     ----------
     flights
-        One row per flight (at least ``flight_id``); optional boolean identity
-        columns ``military``, ``isr_type``, ``drone_envelope``.
+        One row per flight (at least ``flight_id``); optional identity
+        columns ``military``, ``isr_type``, ``drone_envelope`` (booleans) and
+        ``db_mission`` (a mission name or null).
     points
         The points table of those flights.
     events
@@ -69,7 +68,7 @@ def classify_flights(
         points, events, min_minutes=min_minutes, resampled=resampled, flight_ids=set(ids)
     )
     proba = mdl.predict_proba(feats)
-    flags = fl.set_index(ids)[[c for c in _FLAGS if c in fl.columns]]
+    flags = fl.set_index(ids)[[c for c in IDENTITY_COLUMNS if c in fl.columns]]
     flags = flags[~flags.index.duplicated()]
     proba, notes = apply_identity(proba, flags)
     size = len(ids)

@@ -14,10 +14,11 @@ gives (checked when they are made), and unpickle the estimator only when it
 is asked for.
 
 Identity facts from the identify stage (``military``, ``isr_type``,
-``drone_envelope``) are not model features: among the labelled trajectories
+``drone_envelope``, ``db_mission``) are not model features: among the labelled trajectories
 they are set on a handful of flights (military: two non-airline flights;
 isr_type: none; drone_envelope: mostly the TV-relay aircraft), far too few
-for a model to learn their weight.  They enter afterwards as stated
+for a model to learn their weight (``db_mission`` exists only with an
+aircraft database).  They enter afterwards as stated
 likelihood ratios on the model's probabilities (:data:`IDENTITY_FACTORS`,
 fixed from what the flags mean, not fitted), and every use is written into
 the mission reason.  ``bench/missions.py`` scores the model with them, as
@@ -66,6 +67,16 @@ IDENTITY_FACTORS: dict[str, dict[str, float]] = {
     },
     "drone_envelope": {"surveillance": 2.0},
 }
+
+#: Likelihood ratio for the mission an aircraft database names
+#: (``db_mission``, :mod:`overflight.identify.roles`): strong, because the
+#: curators filed the aircraft under that job, but not decisive, because the
+#: same aircraft also ferries, trains and flies tests; a flight the model
+#: finds 8 times likelier to be transport than firefighting stays transport.
+DB_MISSION_FACTOR = 6.0
+
+#: Identity columns of the flights table that :func:`apply_identity` reads.
+IDENTITY_COLUMNS: tuple[str, ...] = (*IDENTITY_FACTORS, "db_mission")
 
 
 class MissionModel:
@@ -216,7 +227,9 @@ def apply_identity(proba: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFra
 
     ``flags`` is indexed like ``proba`` with boolean columns among
     ``military``, ``isr_type`` and ``drone_envelope`` (missing or null means
-    unknown and changes nothing).
+    unknown and changes nothing), and optionally ``db_mission``: a mission
+    name (or null) whose probability is multiplied by
+    :data:`DB_MISSION_FACTOR`.
 
     Examples
     --------
@@ -224,6 +237,9 @@ def apply_identity(proba: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFra
     >>> q, notes = apply_identity(p, pd.DataFrame({"isr_type": [True]}, index=["f"]))
     >>> round(float(q.loc["f", "surveillance"]), 2), notes["f"]
     (0.77, 'ISR airframe type')
+    >>> q, notes = apply_identity(p, pd.DataFrame({"db_mission": ["surveillance"]}, index=["f"]))
+    >>> round(float(q.loc["f", "surveillance"]), 2), notes["f"]
+    (0.72, 'database: surveillance')
     """
     out = proba.copy()
     notes = pd.Series("", index=proba.index, dtype=object)
@@ -241,5 +257,21 @@ def apply_identity(proba: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFra
         w = np.array([factors.get(c, 1.0) for c in out.columns])
         out.loc[on] = out.loc[on].to_numpy() * w
         notes[on] = [f"{n}, {words[flag]}" if n else words[flag] for n in notes[on]]
-    total = out.sum(axis=1).replace(0.0, 1.0)
-    return out.div(total, axis=0), notes
+    if "db_mission" in flags.columns:
+        named = flags["db_mission"].reindex(out.index).astype(object).to_numpy()
+        cols = np.asarray(out.columns, dtype=object)
+        hit = named[:, None] == cols[None, :]
+        on = hit.any(axis=1)
+        if on.any():
+            out.loc[on] = np.where(hit[on], out.loc[on].to_numpy() * DB_MISSION_FACTOR, out.loc[on])
+            notes[on] = [
+                f"{n}, database: {m}" if n else f"database: {m}"
+                for n, m in zip(notes[on], named[on], strict=True)
+            ]
+    # row sums over a C-ordered copy: each row is then summed the same way
+    # whatever the number of rows (pandas' row sum of a column-ordered frame
+    # is not), so a flight's confidence does not depend on its batch
+    arr = np.ascontiguousarray(out.to_numpy(np.float64))
+    total = arr.sum(axis=1)
+    total[total == 0.0] = 1.0
+    return pd.DataFrame(arr / total[:, None], index=out.index, columns=out.columns), notes

@@ -78,6 +78,16 @@ PROFILES: dict[str, dict[str, Any]] = {
         "alt": (18000, 30000),
         "hours": (1, 4),
     },
+    # en-route flight inspection of radio navigation aids (ICAO Doc 8071):
+    # the inspection aircraft flies the radials that join one station to
+    # the next at a constant flight level, turning over each station, and
+    # returns to base (the DGAC's SAVAN circuits are such tours)
+    "navaid_tour": {
+        "label": "calibration",
+        "tas": (180, 300),
+        "alt": (9000, 25000),
+        "hours": (0, 0),
+    },
     "circuits": {"label": "training", "tas": (70, 150), "alt": (800, 2000), "hours": (0.5, 2)},
     # carrier qualification: jets in the pattern around a ship at sea
     "carrier": {"label": "training", "tas": (130, 200), "alt": (600, 1500), "hours": (0, 0)},
@@ -104,7 +114,7 @@ def simulate_flight(profile: str, rng: np.random.Generator, flight_no: int) -> p
     base_dist = float(rng.uniform(5, 150))
     if profile in ("tanker", "isr_racetrack", "isr_orbit"):
         base_dist = float(rng.uniform(20, 350))
-    if profile == "circuits":
+    if profile in ("circuits", "navaid_tour"):
         base_dist = float(rng.uniform(0, 30))
     ang = rng.uniform(0, 2 * np.pi)
     sx, sy = base_dist * np.sin(ang), base_dist * np.cos(ang)
@@ -128,6 +138,8 @@ def simulate_flight(profile: str, rng: np.random.Generator, flight_no: int) -> p
         station = patrol_pieces(rng, tas, hours)
     elif profile == "circuits":
         station = circuit_pieces(rng, sx, sy, int(hours * tas / 11.0) + 1)
+    elif profile == "navaid_tour":
+        station = tour_pieces(rng, sx, sy)
     program: list[Piece]
     if profile in SURFACE_FT:
         if profile == "carrier":
@@ -144,6 +156,23 @@ def simulate_flight(profile: str, rng: np.random.Generator, flight_no: int) -> p
     # a circuit is about 11 NM around
     lap = 11.0 * 3600.0 / tas if profile == "circuits" else None
     return observe(x, y, tas, alt, profile, rng, flight_no, lap)
+
+
+def tour_pieces(rng: np.random.Generator, sx: float, sy: float) -> list[Piece]:
+    """Legs from station to station (30-130 NM apart), 4 to 10 of them, the
+    course changing by 40-160 degrees at each, wandering but bending home."""
+    pieces: list[Piece] = []
+    x, y = sx, sy
+    course = rng.uniform(0, 2 * np.pi)
+    for _ in range(int(rng.integers(4, 11))):
+        home = np.arctan2(-x, -y)
+        turn = np.radians(rng.uniform(40, 160)) * rng.choice([-1.0, 1.0])
+        # lean towards home more as the tour grows long
+        course = course + turn + 0.3 * np.angle(np.exp(1j * (home - course - turn)))
+        leg = rng.uniform(30, 130)
+        x, y = x + leg * np.sin(course), y + leg * np.cos(course)
+        pieces.append(("goto", float(x), float(y)))
+    return pieces
 
 
 def observe(

@@ -47,7 +47,12 @@ from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedGroupKFold
 
 from overflight.classify.features import FEATURES, features_table
-from overflight.classify.model import IDENTITY_FACTORS, MissionModel, apply_identity
+from overflight.classify.model import (
+    IDENTITY_COLUMNS,
+    IDENTITY_FACTORS,
+    MissionModel,
+    apply_identity,
+)
 from overflight.classify.samples import MISSIONS, load_all
 from overflight.classify.simulate import simulate
 
@@ -60,14 +65,16 @@ SIM_COUNTS: dict[str, int] = {
     "patrol": 25,
     "tv_relay": 30,
     "tanker": 40,
+    "navaid_tour": 30,
     "circuits": 40,
     "carrier": 30,
     "hems": 40,
 }
 
 
-#: Identity flags carried next to the features (not features themselves).
-IDENTITY_FLAGS: tuple[str, ...] = tuple(IDENTITY_FACTORS)
+#: Identity facts carried next to the features (not features themselves):
+#: the boolean flags of :data:`IDENTITY_FACTORS` and ``db_mission``.
+IDENTITY_FLAGS: tuple[str, ...] = IDENTITY_COLUMNS
 
 
 #: Aircraft left out of the shipped model (not of the cross-validation), so
@@ -105,13 +112,16 @@ def build_dataset(
     sim_counts: dict[str, int] | None = None,
     limit_per_label: int | None = None,
     extra: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    aircraft_db: pa.Table | None = None,
 ) -> pd.DataFrame:
     """Features of real, thinned and simulated flights with label, group and kind.
 
     ``limit_per_label`` keeps at most that many real flights per label (for a
     quick reproducibility test).  ``extra`` maps a points frame to more
     feature columns indexed by flight_id (the benchmark's baseline uses it so
-    that both models see exactly the same flights).
+    that both models see exactly the same flights).  ``aircraft_db`` (from
+    :func:`overflight.identify.load_aircraft_db`) gives the real flights'
+    identity facts what a database knows (``db_mission`` among them).
     """
     pts, labels = load_all(samples_dir, rnc_csv)
     if limit_per_label is not None:
@@ -133,20 +143,24 @@ def build_dataset(
             f = f.join(extra(p), how="inner")
         f = f.join(lab.set_index("flight_id")[["label", "icao24", "source"]], how="inner")
         if kind != "simulated":
-            f = f.join(identity_flags(p, lab))
+            f = f.join(identity_flags(p, lab, aircraft_db))
         frames.append(f.set_axis(f.index + suffix).assign(kind=kind))
     data = pd.concat(frames).rename(columns={"icao24": "group"})
-    for flag in IDENTITY_FLAGS:
+    for flag in IDENTITY_FACTORS:
         data[flag] = data[flag].fillna(False).astype(bool)
+    data["db_mission"] = data["db_mission"].astype(object).where(data["db_mission"].notna(), None)
     return data.sort_index()
 
 
-def identity_flags(points: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
-    """The identify stage's flags of each labelled flight, indexed by flight_id.
+def identity_flags(
+    points: pd.DataFrame, labels: pd.DataFrame, aircraft_db: pa.Table | None = None
+) -> pd.DataFrame:
+    """The identify stage's facts of each labelled flight, indexed by flight_id.
 
-    Computed as the pipeline computes them from the address, the callsign
-    and the flight itself (no aircraft database): they are not model
-    features but reweight its probabilities (:func:`~overflight.classify.model.apply_identity`).
+    Computed as the pipeline computes them from the address, the callsign,
+    the flight itself and, when given, the aircraft database: they are not
+    model features but reweight its probabilities
+    (:func:`~overflight.classify.model.apply_identity`).
     """
     from overflight.identify import identify_flights
 
@@ -162,8 +176,11 @@ def identity_flags(points: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
     cols += ["squawk", "valid", "latitude", "longitude", "onground", "callsign"]
     present = [c for c in cols if c in points.columns]
     table = pa.Table.from_pandas(points[present], preserve_index=False)
-    out = identify_flights(flights, table).select(["flight_id", *IDENTITY_FLAGS]).to_pandas()
-    return out.set_index("flight_id").fillna(False).astype(bool)
+    out = identify_flights(flights, table, aircraft_db).select(["flight_id", *IDENTITY_FLAGS])
+    df = out.to_pandas().set_index("flight_id")
+    bools = list(IDENTITY_FACTORS)
+    df[bools] = df[bools].fillna(False).astype(bool)
+    return df
 
 
 @dataclass(frozen=True)
@@ -352,6 +369,7 @@ def train(
     limit_per_label: int | None = None,
     holdout: frozenset[str] = HOLDOUT_ICAO24,
     candidates: tuple[Candidate, ...] = CANDIDATES,
+    aircraft_db: pa.Table | None = None,
 ) -> dict[str, Any]:
     """Build the data set, cross-validate, fit and save the model.
 
@@ -367,7 +385,9 @@ def train(
         real flights after the identity reweighting, as ``bench/missions.py``
         reports them (``macro_f1``, ``per_class``), and ``model_alone_macro_f1``.
     """
-    data = build_dataset(samples_dir, rnc_csv, seed, sim_counts, limit_per_label)
+    data = build_dataset(
+        samples_dir, rnc_csv, seed, sim_counts, limit_per_label, aircraft_db=aircraft_db
+    )
     cols = list(FEATURES)
     real = data[data["kind"] == "real"]
     metrics: dict[str, Any] = {

@@ -352,13 +352,23 @@ def train(
     evaluate: Annotated[
         bool, typer.Option("--evaluate/--no-evaluate", help="Cross-validate before fitting.")
     ] = True,
+    aircraft_db: DbOpt = None,
 ) -> None:
-    """Train the mission classifier on the traffic samples (and the RNC flights)."""
+    """Train the mission classifier on the traffic samples (and the RNC flights).
+
+    With ``--aircraft-db`` the cross-validation, and the choice of the
+    model's settings, decide flights with what the database knows
+    (``db_mission``), as ``analyze --aircraft-db`` does.
+    """
     from overflight.classify import train as training
+    from overflight.identify import load_aircraft_db
 
     with errors_as_exit("train"), steps() as on_step:
+        db = load_aircraft_db(list(aircraft_db)) if aircraft_db else None
         on_step("building features and training (a few minutes)")
-        metrics = training.train(traffic_samples_dir(), rnc, out, seed=seed, evaluate=evaluate)
+        metrics = training.train(
+            traffic_samples_dir(), rnc, out, seed=seed, evaluate=evaluate, aircraft_db=db
+        )
     for key in ("n_real", "n_thinned", "n_simulated", "macro_f1", "model_alone_macro_f1"):
         if key in metrics:
             out_console.print(f"{key}: {metrics[key]}")

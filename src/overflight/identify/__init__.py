@@ -3,7 +3,8 @@
 :func:`identify_flights` adds to each flight the state of registry (from the
 ICAO address block), a military flag, registration, ICAO type designator and
 operator (from optional aircraft databases), whether the type is an ISR or
-surveillance platform, whether the flight kept a drone-like envelope, and
+surveillance platform, whether the flight kept a drone-like envelope, the
+mission the database names for the aircraft (``db_mission``), and
 ``identity_reason``: the evidence behind those columns, in words.
 
 Modules: :mod:`~overflight.identify.allocation` (address to State),
@@ -11,7 +12,8 @@ Modules: :mod:`~overflight.identify.allocation` (address to State),
 :mod:`~overflight.identify.databases` and
 :mod:`~overflight.identify.db_readers` (aircraft databases),
 :mod:`~overflight.identify.isr` (ISR types, operator classes, plane-alert
-hints), :mod:`~overflight.identify.squawk` (Mode A code labels),
+hints), :mod:`~overflight.identify.roles` (missions named by a database),
+:mod:`~overflight.identify.squawk` (Mode A code labels),
 :mod:`~overflight.identify.envelope` and
 :mod:`~overflight.identify.envelope_stats` (drone-like envelope, its compiled
 per-flight pass), :mod:`~overflight.identify.flight_squawks` (labels per
@@ -37,6 +39,7 @@ from overflight.identify.isr import (
     operator_class,
 )
 from overflight.identify.military import MILITARY_CALLSIGNS, military_block, military_callsign
+from overflight.identify.roles import db_mission
 from overflight.identify.squawk import STATE_SQUAWK_LABELS, squawk_label
 from overflight.schema import FLIGHT_EXTRA_FIELDS
 
@@ -168,6 +171,7 @@ def identify_flights(
     cs_name = pa.array([r.operator for r in rules.values()]).take(cs_idx)
 
     role = alert_role(ac["category"], ac["tags"].combine_chunks())
+    named = db_mission(operator, ac["category"], ac["tags"].combine_chunks())
     op_cls = pc.coalesce(
         _str(ac["operator_class"]),
         operator_class(operator),
@@ -231,6 +235,7 @@ def identify_flights(
         pc.if_else(db_mil, _text("database: military (", _str(ac["db_source"]), ")"), _NULL_STR),
         _text("operator ", operator, _opt(" (", op_cls, ")")),
         _text("plane-alert: ", _str(ac["category"]), _opt(" (", role, ")")),
+        _text("database mission: ", named),
         _text("callsign ", cs_prefix, ": ", cs_name),
         pc.if_else(
             pa.array(type_ok),
@@ -250,6 +255,8 @@ def identify_flights(
         squawk_text,
         env_text,
     ]
+    # registry_text is never null: pyarrow 26 drops rows whose parts are all
+    # null under null_handling="skip" (the table would lose flights)
     reason = pc.binary_join_element_wise(*parts, "; ", null_handling="skip")
 
     out = {
@@ -260,6 +267,7 @@ def identify_flights(
         "operator": operator,
         "isr_type": isr,
         "drone_envelope": drone,
+        "db_mission": named,
         "identity_reason": reason,
     }
     table = flights
