@@ -262,14 +262,17 @@ def test_flight_squawks_equal_reference(tables: dict[str, pa.Table]) -> None:
             st.booleans(),
         ),
         max_size=60,
-    )
+    ),
+    # string takes the octal fast path; large_string (pandas 3's default
+    # when a caller converts a frame itself) the general one
+    st.sampled_from([pa.string(), pa.large_string()]),
 )
-def test_random_points_equal_references(rows: list[tuple[Any, ...]]) -> None:
+def test_random_points_equal_references(rows: list[tuple[Any, ...]], sq_type: pa.DataType) -> None:
     t = pa.table(
         {
             "flight_id": pa.array([r[0] for r in rows], pa.string()),
             "timestamp": pa.array([r[1] * 10**9 for r in rows], pa.timestamp("ns", tz="UTC")),
-            "squawk": pa.array([r[2] for r in rows], pa.string()),
+            "squawk": pa.array([r[2] for r in rows], sq_type),
             "altitude": pa.array([r[3] for r in rows], pa.float64()),
             "groundspeed": pa.array([r[4] for r in rows], pa.float64()),
             "vertical_rate": pa.array([None] * len(rows), pa.float64()),
@@ -283,6 +286,21 @@ def test_random_points_equal_references(rows: list[tuple[Any, ...]]) -> None:
     got_sq, want_sq = flight_squawks(t, ids), _ref_squawks(t, ids)
     assert got_sq[0].to_pylist() == want_sq[0].to_pylist()
     assert got_sq[1].equals(want_sq[1])
+
+
+def test_squawks_all_null_in_any_type() -> None:
+    """Every row null: no labels, whatever the column type (it used to index
+    an empty array when the type was not plain string)."""
+    for typ in (pa.string(), pa.large_string(), pa.uint16(), pa.null()):
+        t = pa.table(
+            {
+                "flight_id": pa.array(["a", "a", "b"]),
+                "timestamp": pa.array([0, 1, 2], pa.timestamp("s", tz="UTC")),
+                "squawk": pa.nulls(3, typ),
+            }
+        )
+        lists, _ = flight_squawks(t, pa.array(["a", "b"]))
+        assert lists.to_pylist() == [[], []], typ
 
 
 @settings(max_examples=60, deadline=None)

@@ -120,7 +120,7 @@ def _values(squawk: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, IntArray, Int
     rank = np.empty(len(values), dtype=np.int64)
     rank[order.to_numpy()] = np.arange(len(values))
     idx = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    idx = np.where(idx >= 0, rank[np.maximum(idx, 0)], -1)
+    idx = np.append(rank, -1)[idx]  # -1 (null) stays -1, also when every row is null
     lab = pc.fill_null(pc.index_in(squawk_label(values), pa.array(_LABELS)), -1)
     return _str(values), idx, lab.to_numpy(zero_copy_only=False).astype(np.int64)
 
