@@ -14,13 +14,16 @@ gives (checked when they are made), and unpickle the estimator only when it
 is asked for.
 
 Identity facts from the identify stage (``military``, ``isr_type``,
-``drone_envelope``, ``db_mission``) are not model features: among the labelled trajectories
-they are set on a handful of flights (military: two non-airline flights;
-isr_type: none; drone_envelope: mostly the TV-relay aircraft), far too few
-for a model to learn their weight (``db_mission`` exists only with an
-aircraft database).  They enter afterwards as stated
-likelihood ratios on the model's probabilities (:data:`IDENTITY_FACTORS`,
-fixed from what the flags mean, not fitted), and every use is written into
+``drone_envelope``, ``db_mission``) are not model features: among the
+labelled trajectories they are set on few flights (military: eight, six of
+them airliners; isr_type: none without a database, one with plane-alert-db;
+drone_envelope: mostly the TV-relay aircraft; db_mission, which exists only
+with a database: 102 flights, most of them firefighters and the Tour de
+France relay aircraft), far too few or
+too lopsided for a model to learn their weight.  They enter afterwards as
+stated likelihood ratios on the model's probabilities
+(:data:`IDENTITY_FACTORS`, :data:`DB_MISSION_FACTOR`; fixed from what the
+facts mean, not fitted), and every use is written into
 the mission reason.  ``bench/missions.py`` scores the model with them, as
 the pipeline runs it.
 """

@@ -13,12 +13,13 @@ The data set has three parts, each row tagged with its ``kind``:
 ``simulated``
     Flights from :mod:`overflight.classify.simulate` for missions with few or
     no real examples (surveillance orbits, racetracks and patrols; tanker
-    tracks; airfield and carrier circuits; air-ambulance hops).  Added to
-    every training fold, never scored.
+    tracks; airfield and carrier circuits; air-ambulance hops; en-route
+    navaid inspection tours).  Added to every training fold, never scored.
 
-Real rows also carry the identity flags the identify stage derives without
-an aircraft database (:func:`identity_flags`); they are not features but
-reweight the model's probabilities as in the pipeline.
+Real rows also carry the identity facts the identify stage derives
+(:func:`identity_flags`: from the address, callsign and flight, and from an
+aircraft database when one is given); they are not features but reweight
+the model's probabilities as in the pipeline.
 
 Folds are grouped by icao24 (scikit-learn ``StratifiedGroupKFold``), so no
 aircraft is both trained on and scored.  The estimator is an extra-trees
