@@ -35,7 +35,7 @@ import pandas as pd
 import pyarrow as pa
 
 from overflight.errors import FormatError
-from overflight.schema import POINT_SCHEMA, conform
+from overflight.schema import MESSAGE_SCHEMA, POINT_SCHEMA, conform
 
 #: ``category/file stem`` (or ``category/*``) → mission label.
 LABELS: dict[str, str] = {
@@ -161,10 +161,28 @@ def _standardise(df: pd.DataFrame, source: str) -> pd.DataFrame:
 
 
 def _finish(df: pd.DataFrame) -> pd.DataFrame:
+    """``valid`` and ``reject_reason`` as the pipeline's clean stage marks them.
+
+    Each labelled flight is cleaned on its own (its flight_id stands in for
+    the aircraft), so flights keep their labelled ids; the pipeline cleans
+    an aircraft's fixes together before it splits flights, which differs
+    only at the seams between one aircraft's flights.
+    """
+    from overflight.clean import clean
+
+    df = df.reset_index(drop=True)
     df["callsign"] = df["callsign"].astype("string")
-    df["valid"] = df["latitude"].notna() & df["longitude"].notna()
-    df["reject_reason"] = df["valid"].map({True: None, False: "no position"})
-    return df
+    cols = [c for c in MESSAGE_SCHEMA.names if c in df.columns and c != "icao24"]
+    table = pa.Table.from_pandas(df[cols], preserve_index=False)
+    table = table.append_column("icao24", pa.array(df["flight_id"].astype(str).to_numpy()))
+    out = clean(conform(table, MESSAGE_SCHEMA)).to_pandas()
+    out["flight_id"] = out["icao24"]
+    out["icao24"] = out["flight_id"].map(df.groupby("flight_id")["icao24"].first())
+    for col in ("source", "label"):
+        if col in df.columns:
+            out[col] = out["flight_id"].map(df.groupby("flight_id")[col].first())
+    out["callsign"] = out["callsign"].astype("string")
+    return out
 
 
 def eligible(points: pd.DataFrame, min_fixes: int = 20, min_minutes: float = 5.0) -> pd.Index:
