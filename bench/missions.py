@@ -21,8 +21,9 @@ the same folds (grouped by icao24: no aircraft in both training and test):
   ``drone_envelope``) and, as with ``analyze --aircraft-db``, from
   plane-alert-db (``db_mission``: the mission its curators filed the
   aircraft under; ``../shared/data/aircraft_db``).  ``--no-aircraft-db``
-  scores the pipeline without a database instead; the other variant's
-  figures are printed either way;
+  scores the pipeline without a database instead (every identity fact
+  recomputed without it); the other variant's figures are printed too
+  when plane-alert-db is there;
 * a baseline built the way BuzzFeed News built its 2017 spy-plane finder: a
   random forest on the shares of a flight's fixes in bins of turn ("steer"
   between consecutive fixes), speed and altitude, plus duration and
@@ -99,11 +100,6 @@ def macro_over(s: dict[str, Any], classes: list[str]) -> float:
     return float(sum(s["per_class"][m]["f1"] for m in classes)) / max(len(classes), 1)
 
 
-def without_db(data: pd.DataFrame) -> pd.DataFrame:
-    """``data`` as the pipeline sees it without an aircraft database."""
-    return data.assign(db_mission=None)
-
-
 def with_identity(proba: pd.DataFrame, data: pd.DataFrame) -> pd.Series:
     """Decisions after the identity reweighting (rows without probabilities stay NaN)."""
     ok = proba.notna().all(axis=1)
@@ -124,14 +120,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     sd = samples_dir()
-    if sd is None or not RNC.is_file() or not PLANE_ALERT.is_file():
-        print("needs traffic's samples and ../shared/data (RNC, plane-alert-db)", file=sys.stderr)
+    if sd is None or not RNC.is_file():
+        print("needs traffic's samples and ../shared/data (the RNC extract)", file=sys.stderr)
+        return 2
+    if not PLANE_ALERT.is_file() and not args.no_aircraft_db:
+        print(f"needs {PLANE_ALERT} (or pass --no-aircraft-db)", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    db = load_aircraft_db([PLANE_ALERT])
-    with_db = build_dataset(sd, RNC, args.seed, aircraft_db=db)
+    # built twice: every identity fact (military, isr_type too, not only
+    # db_mission) is what the identify stage finds with or without a database
+    variants = {"without an aircraft database": build_dataset(sd, RNC, args.seed)}
+    if PLANE_ALERT.is_file():
+        db = load_aircraft_db([PLANE_ALERT])
+        variants["with plane-alert-db"] = build_dataset(sd, RNC, args.seed, aircraft_db=db)
     t_build = time.perf_counter() - t0
-    variants = {"with plane-alert-db": with_db, "without an aircraft database": without_db(with_db)}
     head = "without an aircraft database" if args.no_aircraft_db else "with plane-alert-db"
     data = variants[head]
     real = data[data["kind"] == "real"]

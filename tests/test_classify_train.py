@@ -11,11 +11,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from overflight.classify.features import FEATURES, features_table
 from overflight.classify.model import load_model
-from overflight.classify.samples import EXCLUDED, load_labelled_samples, load_rnc
+from overflight.classify.samples import EXCLUDED, load_labelled_samples, load_rnc, read_traffic_json
 from overflight.classify.simulate import simulate
 from overflight.classify.train import (
     IDENTITY_FLAGS,
@@ -136,3 +137,30 @@ def test_civil_air_patrol_is_not_labelled(shared_data: Path) -> None:
     df = load_rnc(csv)
     assert set(df["icao24"]) == others
     assert (df["label"] == "surveillance").all()
+
+
+def test_labelled_fixes_are_marked_as_analyze_marks_them(
+    traffic_samples: Path, tmp_path: Path
+) -> None:
+    """Training sees the fixes the pipeline keeps: the carrier sortie (one
+    aircraft, one flight) gets the same valid flags and reasons from the
+    labelled-sample loader as from the clean stage run on its messages."""
+    from overflight import clean
+    from overflight.schema import MESSAGE_SCHEMA, conform
+
+    src = traffic_samples / "military" / "aircraft_carrier.json.gz"
+    (tmp_path / "military").mkdir()
+    os.symlink(src, tmp_path / "military" / "aircraft_carrier.json.gz")
+    pts, labels = load_labelled_samples(tmp_path)
+    assert labels["label"].tolist() == ["training"]
+    raw = read_traffic_json(src)
+    ts = raw["timestamp"]
+    unit = "ms" if pd.api.types.is_numeric_dtype(ts) else None
+    raw = raw.assign(timestamp=pd.to_datetime(ts, unit=unit, utc=True))
+    keep = [c for c in MESSAGE_SCHEMA.names if c in raw.columns]
+    msgs = conform(pa.Table.from_pandas(raw[keep], preserve_index=False), MESSAGE_SCHEMA)
+    ref, _ = clean.run(msgs)
+    got = pts.to_pandas()["reject_reason"].value_counts(dropna=False).to_dict()
+    want = ref.to_pandas()["reject_reason"].value_counts(dropna=False).to_dict()
+    assert got == want
+    assert got.get("stale", 0) > 1000  # the feed held positions near the deck

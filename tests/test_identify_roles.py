@@ -31,6 +31,8 @@ ROWS = {
     "3b7777": "aerial_refueling",  # French Air and Space Force KC-135, Air2Air / Refuel
     "406b79": "aerial_refueling",  # the RAF Voyager of the company AirTanker: not firefighting
     "39b415": None,  # ENAC's King Air (Flying Classroom): no mission named
+    "a65921": None,  # Five Point Aerial Survey: Oxcart, Covert, Surveillance (isr_type's job)
+    "3e46e5": None,  # Aerodata C402: Oxcart, Special Mission, Surveillance, Flight Inspection
     "ae0455": None,  # US Navy C-2 (Carrier Onboard Delivery)
 }
 
@@ -54,6 +56,25 @@ def test_missions_of_real_entries(plane_alert_db: pa.Table) -> None:
 def test_entries_without_any_text_keep_their_row() -> None:
     got = db_mission([None, "Cal Fire", None], [None, None, None], [None, None, None])
     assert got.to_pylist() == [None, "firefighting", None]
+
+
+def test_operator_names_alone() -> None:
+    """Without category or tags (an OpenSky database), only the narrower
+    operator rules apply: retardant tankers are firefighters, the RAF's
+    Voyager operator and a TV station are not named at all."""
+    ops = ["10 Tanker Air Carrier", "Bridger Air Tanker 3 LLC", "AirTanker"]
+    ops += ["KUSA Television", "Air Methods Corp", "Flight Calibration Services GmbH"]
+    got = db_mission(ops, [None] * 6, [None] * 6).to_pylist()
+    assert got == ["firefighting", "firefighting", None, None, "medical", "calibration"]
+
+
+def test_tags_with_a_null_element_keep_the_others() -> None:
+    assert db_mission([None], [None], [["Air Ambo", None]]).to_pylist() == ["medical"]
+    # tags of another length than the entries are ignored, as alert_role does
+    assert db_mission(["Cal Fire", None], [None, None], [["x"]]).to_pylist() == [
+        "firefighting",
+        None,
+    ]
 
 
 def test_without_database_nothing_is_named() -> None:
@@ -85,3 +106,13 @@ def test_apply_identity_multiplies_the_named_mission() -> None:
     assert q.loc["h"].tolist() == pytest.approx(p.loc["h"].tolist())  # not a model class
     assert notes["f"] == "database: firefighting"
     assert notes["g"] == notes["h"] == ""
+
+
+@pytest.mark.parametrize("dtype", ["object", "string", "string[pyarrow]"])
+def test_apply_identity_reads_any_string_dtype(dtype: str) -> None:
+    p = pd.DataFrame({"firefighting": [0.5, 0.5], "other": [0.5, 0.5]}, index=["f", "g"])
+    flags = pd.DataFrame({"db_mission": pd.array(["firefighting", None], dtype=dtype)}, p.index)
+    q, notes = apply_identity(p, flags)
+    assert q.loc["f", "firefighting"] == pytest.approx(DB_MISSION_FACTOR / (DB_MISSION_FACTOR + 1))
+    assert q.loc["g"].tolist() == [0.5, 0.5]
+    assert notes.tolist() == ["database: firefighting", ""]

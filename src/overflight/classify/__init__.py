@@ -7,7 +7,8 @@ ensemble over trajectory features (:mod:`overflight.classify.features`) trained 
 labelled real flights plus simulated ones (:mod:`overflight.classify.train`);
 identity facts from the identify stage (``military``, ``isr_type``,
 ``drone_envelope``, ``db_mission``), when present on the flights table, reweight its
-probabilities (:data:`overflight.classify.model.IDENTITY_FACTORS`).
+probabilities (:data:`overflight.classify.model.IDENTITY_FACTORS`,
+:data:`~overflight.classify.model.DB_MISSION_FACTOR`).
 
 A flight with under ``min_minutes`` of airborne positions gets ``other`` with
 confidence 0 and a reason that says so.

@@ -261,7 +261,8 @@ def apply_identity(proba: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFra
         out.loc[on] = out.loc[on].to_numpy() * w
         notes[on] = [f"{n}, {words[flag]}" if n else words[flag] for n in notes[on]]
     if "db_mission" in flags.columns:
-        named = flags["db_mission"].reindex(out.index).astype(object).to_numpy()
+        named_s = flags["db_mission"].reindex(out.index).astype(object)
+        named = named_s.where(named_s.notna(), None).to_numpy()  # pd.NA, NaN -> None
         cols = np.asarray(out.columns, dtype=object)
         hit = named[:, None] == cols[None, :]
         on = hit.any(axis=1)

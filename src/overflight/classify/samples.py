@@ -161,26 +161,30 @@ def _standardise(df: pd.DataFrame, source: str) -> pd.DataFrame:
 
 
 def _finish(df: pd.DataFrame) -> pd.DataFrame:
-    """``valid`` and ``reject_reason`` as the pipeline's clean stage marks them.
+    """The fixes as the pipeline's clean stage leaves them, flights kept.
 
-    Each labelled flight is cleaned on its own (its flight_id stands in for
-    the aircraft), so flights keep their labelled ids; the pipeline cleans
-    an aircraft's fixes together before it splits flights, which differs
-    only at the seams between one aircraft's flights.
+    As ``analyze`` does: positions get the latest recent altitude, speed,
+    callsign... of earlier messages (:func:`overflight.clean.to_positions`;
+    rows without a position go), then ``valid`` and ``reject_reason``
+    (:func:`overflight.clean.clean`).  Each labelled flight is cleaned on its
+    own (its flight_id stands in for the aircraft), so flights keep their
+    labelled ids; the pipeline cleans an aircraft's fixes together before it
+    splits flights, which differs only at the seams between its flights.
     """
-    from overflight.clean import clean
+    from overflight.clean import clean, to_positions
 
     df = df.reset_index(drop=True)
-    df["callsign"] = df["callsign"].astype("string")
+    per_flight = df.groupby("flight_id")[["icao24", "source", "label"]]
+    if (per_flight.nunique(dropna=False) > 1).any().any():
+        raise ValueError("a labelled flight_id spans several aircraft, sources or labels")
+    first = per_flight.first()
     cols = [c for c in MESSAGE_SCHEMA.names if c in df.columns and c != "icao24"]
     table = pa.Table.from_pandas(df[cols], preserve_index=False)
     table = table.append_column("icao24", pa.array(df["flight_id"].astype(str).to_numpy()))
-    out = clean(conform(table, MESSAGE_SCHEMA)).to_pandas()
+    out = clean(to_positions(conform(table, MESSAGE_SCHEMA))).to_pandas()
     out["flight_id"] = out["icao24"]
-    out["icao24"] = out["flight_id"].map(df.groupby("flight_id")["icao24"].first())
-    for col in ("source", "label"):
-        if col in df.columns:
-            out[col] = out["flight_id"].map(df.groupby("flight_id")[col].first())
+    for col in ("icao24", "source", "label"):
+        out[col] = out["flight_id"].map(first[col])
     out["callsign"] = out["callsign"].astype("string")
     return out
 

@@ -160,14 +160,15 @@ def simulate_flight(profile: str, rng: np.random.Generator, flight_no: int) -> p
 
 def tour_pieces(rng: np.random.Generator, sx: float, sy: float) -> list[Piece]:
     """Legs from station to station (30-130 NM apart), 4 to 10 of them, the
-    course changing by 40-160 degrees at each, wandering but bending home."""
+    course changing by 40-160 degrees at each, then pulled 0.3 of the rest of
+    the way towards home, so the tour wanders but comes back."""
     pieces: list[Piece] = []
     x, y = sx, sy
     course = rng.uniform(0, 2 * np.pi)
     for _ in range(int(rng.integers(4, 11))):
         home = np.arctan2(-x, -y)
         turn = np.radians(rng.uniform(40, 160)) * rng.choice([-1.0, 1.0])
-        # lean towards home more as the tour grows long
+        # at each station, turn a further 0.3 of the way towards home
         course = course + turn + 0.3 * np.angle(np.exp(1j * (home - course - turn)))
         leg = rng.uniform(30, 130)
         x, y = x + leg * np.sin(course), y + leg * np.cos(course)

@@ -34,6 +34,7 @@ all of its training data.
 from __future__ import annotations
 
 import functools
+import json
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -408,6 +409,11 @@ def train(
     meta = {k: metrics[k] for k in ("n_real", "n_thinned", "n_simulated")}
     meta |= {"seed": seed, "holdout_icao24": sorted(holdout), "n_fit": len(fit)}
     meta |= {"sim_weight": chosen.sim_weight, "min_samples_leaf": chosen.min_leaf}
+    meta["fixes"] = "marked by the clean stage (to_positions, clean), per labelled flight"
+    if aircraft_db is not None:
+        raw = (aircraft_db.schema.metadata or {}).get(b"overflight:stats")
+        stats = json.loads(raw) if raw else {}
+        meta["aircraft_db"] = {Path(k).name: v for k, v in stats.items()}
     model = MissionModel(est, cols, meta)
     model.save(out_path)
     return metrics

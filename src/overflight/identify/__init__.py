@@ -171,7 +171,7 @@ def identify_flights(
     cs_name = pa.array([r.operator for r in rules.values()]).take(cs_idx)
 
     role = alert_role(ac["category"], ac["tags"].combine_chunks())
-    named = db_mission(operator, ac["category"], ac["tags"].combine_chunks())
+    named = db_mission(operator, ac["category"], ac["tags"].combine_chunks(), role)
     op_cls = pc.coalesce(
         _str(ac["operator_class"]),
         operator_class(operator),

@@ -191,11 +191,21 @@ def operator_class(operator: Any) -> pa.Array:
     ...                 "Ohio Department of Public Safety", "Civil Air Patrol", None]).to_pylist()
     ['border', 'military', 'government', None, None]
     """
-    s = _strings(operator)
-    out = pa.nulls(len(s), pa.string())
-    for cls, pattern in reversed(_OPERATOR_PATTERNS):
-        hit = pc.fill_null(pc.match_substring_regex(s, pattern), False)
-        out = pc.if_else(hit, pa.scalar(cls), out)
+    return first_match(_strings(operator), _OPERATOR_PATTERNS)
+
+
+def first_match(text: pa.Array, rules: tuple[tuple[str, str], ...]) -> pa.Array:
+    """The name of the first ``(name, regex)`` rule that matches each string, or null.
+
+    Examples
+    --------
+    >>> first_match(pa.array(["b a", "c", None]), (("x", "a"), ("y", "b"))).to_pylist()
+    ['x', None, None]
+    """
+    out = pa.nulls(len(text), pa.string())
+    for name, pattern in reversed(rules):
+        hit = pc.fill_null(pc.match_substring_regex(text, pattern), False)
+        out = pc.if_else(hit, pa.scalar(name), out)
     return out
 
 
