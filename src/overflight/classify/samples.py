@@ -17,9 +17,12 @@ Sources and the mission each is labelled with (decisions explained inline):
 
 Collections and multi-aircraft files are split into flights by icao24 and
 callsign, and at gaps longer than ``gap_s`` (30 min), or by their own
-``flight_id`` column when they have one.  A flight is kept as an example when
-it has at least ``min_fixes`` airborne fixes spanning ``min_minutes`` (the same
-rule for every source, so that no class is trimmed by hand).  The one
+``flight_id`` column when they have one.  Their fixes then go through the
+clean stage as ``analyze`` sends them (``valid``, ``reject_reason``), so the
+model learns from the fixes the pipeline keeps.  A flight is kept as an
+example when it has at least ``min_fixes`` valid airborne fixes spanning
+``min_minutes`` (the same rule for every source, so that no class is trimmed
+by hand).  The one
 exception is :data:`EXCLUDED`: an aircraft whose flights a file's label
 demonstrably does not describe (the evidence is written next to it).
 """
