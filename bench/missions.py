@@ -52,9 +52,8 @@ from sklearn.ensemble import RandomForestClassifier
 
 from overflight.classify.features import FEATURES
 from overflight.classify.fixes import FIX_FEATURES
-from overflight.classify.model import apply_identity
+from overflight.classify.model import IDENTITY_COLUMNS, apply_identity
 from overflight.classify.train import (
-    IDENTITY_FLAGS,
     build_dataset,
     cross_validate,
     decide,
@@ -103,7 +102,7 @@ def macro_over(s: dict[str, Any], classes: list[str]) -> float:
 def with_identity(proba: pd.DataFrame, data: pd.DataFrame) -> pd.Series:
     """Decisions after the identity reweighting (rows without probabilities stay NaN)."""
     ok = proba.notna().all(axis=1)
-    flags = data.reindex(proba.index)[list(IDENTITY_FLAGS)]
+    flags = data.reindex(proba.index)[list(IDENTITY_COLUMNS)]
     out = pd.Series(float("nan"), index=proba.index, dtype=object)
     if ok.any():
         out[ok] = decide(apply_identity(proba[ok], flags[ok])[0])

@@ -15,11 +15,10 @@ import pyarrow as pa
 import pytest
 
 from overflight.classify.features import FEATURES, features_table
-from overflight.classify.model import load_model
+from overflight.classify.model import IDENTITY_COLUMNS, load_model
 from overflight.classify.samples import EXCLUDED, load_labelled_samples, load_rnc, read_traffic_json
 from overflight.classify.simulate import simulate
 from overflight.classify.train import (
-    IDENTITY_FLAGS,
     Candidate,
     build_dataset,
     cross_validate,
@@ -89,9 +88,9 @@ def test_selection_decides_as_the_pipeline(small_data: pd.DataFrame) -> None:
     """Candidates are scored after the identity reweighting, as flights are decided."""
     cols = list(FEATURES)
     absent = select_candidate(
-        small_data.drop(columns=list(IDENTITY_FLAGS)), cols, 3, candidates=ONE
+        small_data.drop(columns=list(IDENTITY_COLUMNS)), cols, 3, candidates=ONE
     )
-    off = small_data.assign(**{f: False for f in IDENTITY_FLAGS})
+    off = small_data.assign(**{f: False for f in IDENTITY_COLUMNS})
     assert select_candidate(off, cols, 3, candidates=ONE) == absent  # unknown = not set
     # an ISR airframe on every flight pulls them towards surveillance, a
     # mission none of these real flights flew: the score can only fall

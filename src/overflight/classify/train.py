@@ -74,11 +74,6 @@ SIM_COUNTS: dict[str, int] = {
 }
 
 
-#: Identity facts carried next to the features (not features themselves):
-#: the boolean flags of :data:`IDENTITY_FACTORS` and ``db_mission``.
-IDENTITY_FLAGS: tuple[str, ...] = IDENTITY_COLUMNS
-
-
 #: Aircraft left out of the shipped model (not of the cross-validation), so
 #: that tests can check it on flights it has never seen: a glider
 #: (sisteron), a calibration aircraft (G-TACN: cardiff, london_gatwick), one
@@ -150,7 +145,6 @@ def build_dataset(
     data = pd.concat(frames).rename(columns={"icao24": "group"})
     for flag in IDENTITY_FACTORS:
         data[flag] = data[flag].fillna(False).astype(bool)
-    data["db_mission"] = data["db_mission"].astype(object).where(data["db_mission"].notna(), None)
     return data.sort_index()
 
 
@@ -178,7 +172,7 @@ def identity_flags(
     cols += ["squawk", "valid", "latitude", "longitude", "onground", "callsign"]
     present = [c for c in cols if c in points.columns]
     table = pa.Table.from_pandas(points[present], preserve_index=False)
-    out = identify_flights(flights, table, aircraft_db).select(["flight_id", *IDENTITY_FLAGS])
+    out = identify_flights(flights, table, aircraft_db).select(["flight_id", *IDENTITY_COLUMNS])
     df = out.to_pandas().set_index("flight_id")
     bools = list(IDENTITY_FACTORS)
     df[bools] = df[bools].fillna(False).astype(bool)
@@ -259,7 +253,7 @@ def select_candidate(
     candidate.
     """
     real = data[data["kind"] == "real"]
-    flags = real[[f for f in IDENTITY_FLAGS if f in real.columns]]
+    flags = real[[f for f in IDENTITY_COLUMNS if f in real.columns]]
     splits = _splits(real, n_splits, seed)
     got: dict[Candidate, float] = {}
     for cand in candidates:
@@ -401,7 +395,7 @@ def train(
     if evaluate:
         fit_fold = functools.partial(fit_mission_model, candidates=candidates)
         proba = cross_validate(data, cols, fit_fold, seed)["real"]
-        flags = real[list(IDENTITY_FLAGS)]
+        flags = real[list(IDENTITY_COLUMNS)]
         metrics |= scores(real["label"], decide(apply_identity(proba, flags)[0]))
         metrics["model_alone_macro_f1"] = scores(real["label"], decide(proba))["macro_f1"]
     fit = data[~data["group"].isin(holdout)]
