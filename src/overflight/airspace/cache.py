@@ -308,7 +308,9 @@ def load_samples(
     """What :func:`save_samples` stored as ``path`` when it was stored under
     ``key`` for arcs numbered below ``n_arcs``; else None (a damaged file with a
     warning).  A tree that cannot be restored is made again with ``build``."""
-    got = None if path is None else load_arrays(path.parent, path.stem)
+    # mapped: the largest files of the cache (the samples of every border,
+    # 250 MB), read in place and shared by a machine's worker processes
+    got = None if path is None else load_arrays(path.parent, path.stem, mapped=True)
     if got is None:
         return None
     try:

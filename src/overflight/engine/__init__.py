@@ -36,6 +36,7 @@ from pathlib import Path
 
 from overflight.airspace import boundaries_cached, load_boundaries
 from overflight.engine.local import local_pool, map_local, reduce_local
+from overflight.engine.order import canonical_sort
 from overflight.engine.partition import (
     Source,
     bucket_partitions,
@@ -46,7 +47,7 @@ from overflight.engine.partition import (
     work_order,
 )
 from overflight.engine.progress import Progress, ProgressCallback, rich_progress, text_progress
-from overflight.engine.results import EngineResult, canonical_sort, gather
+from overflight.engine.results import EngineResult, gather
 from overflight.engine.tasks import Collector, ContextSpec, resolve_context
 from overflight.engine.trends import DailyCollector, combine_daily
 from overflight.errors import OverflightError

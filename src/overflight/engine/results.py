@@ -5,20 +5,21 @@ Output folder of an engine run::
     OUT/points/            the points table in the partitioned layout
                            (day=YYYY-MM-DD/part-<partition>-<n>.parquet)
     OUT/flights.parquet    every flight, sorted by flight_id
-    OUT/events.parquet     every event, sorted (see :func:`canonical_sort`)
+    OUT/events.parquet     every event, sorted (see :func:`~overflight.engine.order.canonical_sort`)
     OUT/reach.parquet      observation reach, when a focus country was given
     OUT/extra.parquet      the collector's output, when one was given
     OUT/run.json           engine, partitions, rows, timings, input stats
 
-Rows are sorted by content, not by the order partitions finished in, so the
-files are the same whichever engine, partition count or worker count made
-them.
+Rows are sorted by content (:mod:`overflight.engine.order`), not by the
+order partitions finished in, so the files are the same whichever engine,
+partition count or worker count made them.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,40 +27,26 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from overflight.engine.order import SORT_KEYS, merge_sorted
 from overflight.engine.tasks import PartitionResult
 from overflight.schema import EVENT_SCHEMA, FLIGHT_SCHEMA
 from overflight.store.layout import write_layout_file
 
-#: Leading sort keys per table; every other sortable column follows as a tie-break.
-SORT_KEYS: dict[str, tuple[str, ...]] = {
-    "points": ("icao24", "timestamp"),
-    "flights": ("flight_id",),
-    "events": ("flight_id", "kind", "start", "stop"),
-    "reach": ("flight_id", "country"),
-}
+#: Free-text columns: neither dictionary-encoded nor given min/max statistics
+#: in the files (nearly every value differs; the events' ``details`` are most
+#: of that file, and skipping both makes writing it a sixth faster).
+FREE_TEXT = frozenset({"details", "identity_reason", "mission_reason"})
 
 
-def _sortable(t: pa.DataType) -> bool:
-    return not (pa.types.is_nested(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t))
-
-
-def canonical_sort(table: pa.Table, kind: str) -> pa.Table:
-    """``table`` sorted by :data:`SORT_KEYS` then every other sortable column.
-
-    Two runs produced the same rows exactly when their canonically sorted
-    tables are equal (:meth:`pyarrow.Table.equals`).
-
-    Examples
-    --------
-    >>> t = pa.table({"flight_id": ["b", "a"], "n": [1, 2]})
-    >>> canonical_sort(t, "flights").column("flight_id").to_pylist()
-    ['a', 'b']
-    """
-    lead = [k for k in SORT_KEYS[kind] if k in table.column_names]
-    rest = [f.name for f in table.schema if f.name not in lead and _sortable(f.type)]
-    if table.num_rows < 2:
-        return table
-    return table.sort_by([(k, "ascending") for k in (*lead, *rest)])
+def write_result_table(table: pa.Table, path: Path) -> None:
+    """Write one of the run's tables (flights, events, ...) as zstd Parquet."""
+    coded = [f.name for f in table.schema if f.name not in FREE_TEXT]
+    strings = [
+        f.name
+        for f in table.schema
+        if f.name in coded and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+    ]
+    pq.write_table(table, path, compression="zstd", use_dictionary=strings, write_statistics=coded)
 
 
 @dataclass
@@ -84,10 +71,15 @@ class EngineResult:
         return self.out_dir / "points"
 
 
-def _concat(tables: Sequence[pa.Table | None], schema: pa.Schema | None) -> pa.Table | None:
+def _concat(
+    tables: Sequence[pa.Table | None], schema: pa.Schema | None, kind: str | None = None
+) -> pa.Table | None:
+    """The partitions' tables as one (in canonical order for a ``kind`` of :data:`SORT_KEYS`)."""
     parts = [t for t in tables if t is not None]
     if not parts:
         return schema.empty_table() if schema is not None else None
+    if kind is not None:
+        return merge_sorted(parts, kind)
     return pa.concat_tables(parts, promote_options="permissive")
 
 
@@ -102,19 +94,23 @@ def gather(
 ) -> tuple[dict[str, pa.Table | None], dict[str, Any]]:
     """Write flights, events, reach, extra and the points layout file into ``staging``."""
     ordered = sorted(results, key=lambda r: r.partition)
-    tables: dict[str, pa.Table | None] = {
-        "flights": _concat([r.flights for r in ordered], FLIGHT_SCHEMA),
-        "events": _concat([r.events for r in ordered], EVENT_SCHEMA),
-        "reach": _concat([r.reach for r in ordered], None),
-        "extra": _concat([r.extra for r in ordered], None),
-    }
-    for name, table in list(tables.items()):
-        if table is None:
-            continue
-        if name in SORT_KEYS:
-            table = canonical_sort(table, name)
-        tables[name] = table
-        pq.write_table(table, staging / f"{name}.parquet", compression="zstd")
+    schemas = {"flights": FLIGHT_SCHEMA, "events": EVENT_SCHEMA}
+
+    def merge_and_write(name: str) -> pa.Table | None:
+        # the partitions' flights, events and reach arrive canonically sorted
+        table = _concat(
+            [getattr(r, name) for r in ordered],
+            schemas.get(name),
+            name if name in SORT_KEYS else None,
+        )
+        if table is not None:
+            write_result_table(table, staging / f"{name}.parquet")
+        return table
+
+    # the workers are idle by now: the tables are merged and written side by side
+    names = ("flights", "events", "reach", "extra")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        tables = dict(zip(names, pool.map(merge_and_write, names), strict=True))
     files = [f for r in ordered for f in r.files]
     columns = next((r.columns for r in ordered if r.columns), [])
     n_points = sum(r.points for r in ordered)

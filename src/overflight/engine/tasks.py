@@ -23,6 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from overflight.engine.order import canonical_sort
 from overflight.engine.partition import Source, read_partition, read_sources
 from overflight.pipeline import Analysis, Context, process
 from overflight.store.dataset import PartitionedWriter
@@ -109,7 +110,9 @@ def process_partition(
 
     Points go to the partitioned layout (files tagged with the partition
     number, so partitions never write the same file); flights, events and
-    reach are returned: they are small and the caller writes them once.
+    reach are returned in canonical order
+    (:func:`~overflight.engine.order.canonical_sort`): they are small, the
+    caller merges them and writes them once.
     """
     t0 = time.perf_counter()
     ctx = resolve_context(context)
@@ -123,9 +126,9 @@ def process_partition(
         partition=partition,
         messages=messages.num_rows,
         points=analysis.points.num_rows,
-        flights=analysis.flights,
-        events=analysis.events,
-        reach=analysis.reach,
+        flights=canonical_sort(analysis.flights, "flights"),
+        events=canonical_sort(analysis.events, "events"),
+        reach=None if analysis.reach is None else canonical_sort(analysis.reach, "reach"),
         files=[str(f) for f in w.files],
         seconds=time.perf_counter() - t0,
         columns=w.columns,
