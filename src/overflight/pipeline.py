@@ -286,6 +286,70 @@ def process(messages: pa.Table, context: Context, on_step: StepCallback | None =
     return Analysis(points, flights, events, reach)
 
 
+def warm_up_messages() -> pa.Table:
+    """A small made-up message table that takes :func:`process` through its stages.
+
+    Two aircraft over the Strait of Dover (land, territorial seas of two
+    countries and international airspace): one circles for an hour and a
+    half, one flies a straight leg across.  Made up for :func:`warm_up`
+    only: no result is ever drawn from it.
+    """
+    import numpy as np
+
+    t0 = np.datetime64("2024-01-01T10:00:00", "ns").astype(np.int64)
+    # an orbit of radius 0.15 degrees latitude, one turn per 12 minutes, every 4 s
+    ts = np.arange(0, 90 * 60, 4.0)
+    angle = 2 * np.pi * ts / 720.0
+    lat1 = 51.05 + 0.15 * np.sin(angle)
+    lon1 = 1.45 + 0.24 * np.cos(angle)
+    # a straight leg, every 10 s
+    tl = np.arange(0, 60 * 60, 10.0)
+    lat2 = 50.2 + 1.6 * tl / tl[-1]
+    lon2 = -1.0 + 4.5 * tl / tl[-1]
+    seconds = np.concatenate([ts, tl])
+    lat, lon = np.concatenate([lat1, lat2]), np.concatenate([lon1, lon2])
+    n1, n2 = ts.size, tl.size
+    track = np.concatenate([np.degrees(-angle) % 360.0, np.full(n2, 55.0)])
+
+    def label(a: str, b: str) -> list[str]:
+        return [a] * n1 + [b] * n2
+
+    table = pa.table(
+        {
+            "timestamp": pa.array(t0 + (seconds * 1e9).astype(np.int64), pa.int64()),
+            "icao24": label("43c001", "4ca001"),
+            "callsign": label("WARM01", "WARM02"),
+            "latitude": lat,
+            "longitude": lon,
+            "altitude": np.concatenate([np.full(n1, 16000.0), np.full(n2, 35000.0)]),
+            "groundspeed": np.concatenate([np.full(n1, 140.0), np.full(n2, 450.0)]),
+            "track": track,
+            "vertical_rate": np.zeros(n1 + n2),
+            "squawk": label("7000", "2000"),
+            "onground": np.zeros(n1 + n2, bool),
+            "source": label("warm-up", "warm-up"),
+        }
+    )
+    return conform(
+        table.set_column(0, "timestamp", table.column(0).cast(pa.timestamp("ns", tz="UTC")))
+    )
+
+
+def warm_up(context: Context, messages: pa.Table | None = None) -> None:
+    """Run :func:`process` once on :func:`warm_up_messages` (or ``messages``),
+    discarding the result.
+
+    A new process pays once for loading the compiled loops from numba's disk
+    cache, for imports done on first use and for the airspace structures
+    built lazily (cell lists, border samples): about 2 s, before its first
+    real rows.  A process that will serve many batches (a live watcher, an
+    engine worker) calls this as it starts, so that its first batch is as
+    fast as the others.  The airspace structures of countries that the
+    made-up flights do not come near are still built when first needed.
+    """
+    process(warm_up_messages() if messages is None else messages, context)
+
+
 def place(
     points: pa.Table, flights: pa.Table, context: Context, distance: bool = True
 ) -> tuple[pa.Table, pa.Table]:

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from overflight.engine.order import canonical_sort
 from overflight.engine.partition import Source, read_partition, read_sources
-from overflight.pipeline import Analysis, Context, process
+from overflight.pipeline import Analysis, Context, process, warm_up
 from overflight.store.dataset import PartitionedWriter
 
 #: Optional per-partition extra output: ``f(analysis, context) -> table``.
@@ -69,11 +69,14 @@ class ContextSpec:
 
 @lru_cache(maxsize=4)
 def _load(spec: ContextSpec) -> Context:
-    return Context.load(**spec.kwargs())
+    context = Context.load(**spec.kwargs())
+    warm_up(context)  # a worker's partitions all run at full speed, its first one too
+    return context
 
 
 def resolve_context(context: Context | ContextSpec) -> Context:
-    """A loaded context: as given, or loaded once per process from a spec."""
+    """A loaded context: as given, or loaded (and warmed up:
+    :func:`~overflight.pipeline.warm_up`) once per process from a spec."""
     return _load(context) if isinstance(context, ContextSpec) else context
 
 

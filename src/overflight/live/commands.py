@@ -94,6 +94,7 @@ def build_config(
             authorisations=authorisations,
             airspace_enabled=bool(focus or boundaries),
         )
+        pipeline.warm_up(context)  # the first tick as quick as the next ones
     try:
         start_ns = clock.to_ns(start_time) if start_time else None
     except ValueError as exc:
