@@ -184,6 +184,7 @@ def test_dask_reads_buckets_directly(
     bucketed: Path, reference: pipeline.Analysis, tmp_path: Path
 ) -> None:
     pytest.importorskip("distributed")
+    dask = pytest.importorskip("dask")
     keys = sorted(memtune.SETTINGS)
     res = engine.run(
         [bucketed],
@@ -191,12 +192,17 @@ def test_dask_reads_buckets_directly(
         context=SPEC,
         engine="dask",
         workers=2,
-        # each worker reports the allocator settings it runs with
-        collect=lambda a, c: pa.table({k: [os.environ.get(k)] for k in keys}),
+        # each worker reports the allocator settings it runs with, and its profiler setting
+        collect=lambda a, c: pa.table(
+            {
+                **{k: [os.environ.get(k)] for k in keys},
+                "profile": [dask.config.get("distributed.worker.profile.enabled")],
+            }
+        ),
     )
     _check(res, reference)
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["partitioning"] == "buckets" and res.partitions == 2
     assert res.extra is not None and res.extra.num_rows == 2
-    want = {k: os.environ.get(k, memtune.SETTINGS[k]) for k in keys}
+    want = {k: os.environ.get(k, memtune.SETTINGS[k]) for k in keys} | {"profile": False}
     assert res.extra.to_pylist() == [want, want]
