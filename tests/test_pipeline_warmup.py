@@ -45,3 +45,9 @@ def test_results_after_a_warm_up_equal_those_before(
 
 def test_warm_up_without_airspace() -> None:
     pipeline.warm_up(pipeline.Context.load(airspace_enabled=False))
+
+
+def test_a_failing_warm_up_only_warns(context: pipeline.Context) -> None:
+    broken = pipeline.warm_up_messages().drop_columns(["latitude"])
+    with pytest.warns(UserWarning, match="warm-up skipped"):
+        pipeline.warm_up(context, broken)

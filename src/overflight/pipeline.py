@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -346,8 +347,14 @@ def warm_up(context: Context, messages: pa.Table | None = None) -> None:
     engine worker) calls this as it starts, so that its first batch is as
     fast as the others.  The airspace structures of countries that the
     made-up flights do not come near are still built when first needed.
+
+    Only a speed-up: should it fail (a context this function did not
+    foresee), it warns and the process goes on, as it would have without.
     """
-    process(warm_up_messages() if messages is None else messages, context)
+    try:
+        process(warm_up_messages() if messages is None else messages, context)
+    except Exception as exc:  # a speed-up is never worth failing a run for
+        warnings.warn(f"warm-up skipped ({type(exc).__name__}: {exc})", stacklevel=2)
 
 
 def place(

@@ -39,9 +39,10 @@ from overflight.pipeline import AnalyzeOptions, Context
 #: Dask settings of the LocalCluster's workers.  The statistical profiler
 #: (a thread that samples every thread's stack every 10 ms, for the
 #: dashboard's profile page, which this cluster does not serve) is off: with
-#: it, 50M-point runs took 50.8 to 53.3 s, without it 47.5 to 49.7 s (five
-#: alternating pairs on 2 cores).  Workers of an existing cluster take the
-#: same setting from their environment (README, "Running on a real cluster").
+#: it, 50M-point runs took 50.8 to 53.3 s (four runs), without it 47.5 to
+#: 49.7 s (five runs, alternating with those, on 2 cores).  Workers of an
+#: existing cluster take the same setting from their environment (README,
+#: "Running on a real cluster").
 WORKER_SETTINGS: dict[str, Any] = {"distributed.worker.profile.enabled": False}
 
 INSTALL_HINT = 'the Dask engine needs dask.distributed: pip install "dask[distributed]==2026.8.0"'
