@@ -3,9 +3,9 @@ stage and leaves no trace in later results."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
@@ -49,6 +49,6 @@ def test_warm_up_without_airspace() -> None:
 
 
 def test_a_failing_warm_up_only_warns(context: pipeline.Context) -> None:
-    broken = pa.table({"not_a_message_column": [1, 2]})
+    broken = dataclasses.replace(context, model=object())  # no model at all
     with pytest.warns(UserWarning, match="warm-up skipped"):
-        pipeline.warm_up(context, broken)
+        pipeline.warm_up(broken)
