@@ -92,3 +92,9 @@ def test_damaged_files_are_refused_or_read_exactly(
     assert list(got) == list(arrays)
     for name, want in arrays.items():
         np.testing.assert_array_equal(got[name], want)
+
+
+def test_empty_file_is_refused_with_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "e.npz").write_bytes(b"")
+    with pytest.warns(UserWarning, match="unreadable"):
+        assert load_arrays(tmp_path, "e", mapped=True) is None

@@ -24,7 +24,7 @@ import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -125,11 +125,13 @@ def map_npz(path: Path) -> dict[str, npt.NDArray[Any]]:
     holding compressed or object arrays.
     """
     with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        if not os.fstat(fh.fileno()).st_size:
+            raise zipfile.BadZipFile("empty file")
+        buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     view = memoryview(buf)
     out: dict[str, npt.NDArray[Any]] = {}
-    with zipfile.ZipFile(path) as zf:
+    # the directory is read from the map too: one file, even if replaced meanwhile
+    with zipfile.ZipFile(cast(IO[bytes], buf)) as zf:
         for info in zf.infolist():
             if info.compress_type != zipfile.ZIP_STORED or not info.filename.endswith(".npy"):
                 raise ValueError(f"member {info.filename} is compressed or not an array")

@@ -17,12 +17,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from overflight import airspace, classify, clean, identify, ingest, patterns, report
 from overflight.errors import InputError
-from overflight.schema import EVENT_SCHEMA, conform
+from overflight.schema import EVENT_SCHEMA, TIMESTAMP, conform
 from overflight.store.dataset import is_dataset, read_dataset
 
 #: Called with a short description of each step as it starts.
@@ -295,8 +296,6 @@ def warm_up_messages() -> pa.Table:
     half, one flies a straight leg across.  Made up for :func:`warm_up`
     only: no result is ever drawn from it.
     """
-    import numpy as np
-
     t0 = np.datetime64("2024-01-01T10:00:00", "ns").astype(np.int64)
     # an orbit of radius 0.15 degrees latitude, one turn per 12 minutes, every 4 s
     ts = np.arange(0, 90 * 60, 4.0)
@@ -317,7 +316,7 @@ def warm_up_messages() -> pa.Table:
 
     table = pa.table(
         {
-            "timestamp": pa.array(t0 + (seconds * 1e9).astype(np.int64), pa.int64()),
+            "timestamp": pa.array(t0 + (seconds * 1e9).astype(np.int64), TIMESTAMP),
             "icao24": label("43c001", "4ca001"),
             "callsign": label("WARM01", "WARM02"),
             "latitude": lat,
@@ -331,9 +330,7 @@ def warm_up_messages() -> pa.Table:
             "source": label("warm-up", "warm-up"),
         }
     )
-    return conform(
-        table.set_column(0, "timestamp", table.column(0).cast(pa.timestamp("ns", tz="UTC")))
-    )
+    return conform(table)
 
 
 def warm_up(context: Context, messages: pa.Table | None = None) -> None:
