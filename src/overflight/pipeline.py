@@ -333,9 +333,8 @@ def warm_up_messages() -> pa.Table:
     return conform(table)
 
 
-def warm_up(context: Context, messages: pa.Table | None = None) -> None:
-    """Run :func:`process` once on :func:`warm_up_messages` (or ``messages``),
-    discarding the result.
+def warm_up(context: Context) -> None:
+    """Run :func:`process` once on :func:`warm_up_messages`, discarding the result.
 
     A new process pays once for loading the compiled loops from numba's disk
     cache, for imports done on first use and for the airspace structures
@@ -349,7 +348,7 @@ def warm_up(context: Context, messages: pa.Table | None = None) -> None:
     foresee), it warns and the process goes on, as it would have without.
     """
     try:
-        process(warm_up_messages() if messages is None else messages, context)
+        process(warm_up_messages(), context)
     except Exception as exc:  # a speed-up is never worth failing a run for
         warnings.warn(f"warm-up skipped ({type(exc).__name__}: {exc})", stacklevel=2)
 
