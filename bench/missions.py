@@ -18,7 +18,7 @@ the same folds (grouped by icao24: no aircraft in both training and test):
   ratios of :data:`overflight.classify.model.IDENTITY_FACTORS` and
   :data:`~overflight.classify.model.DB_MISSION_FACTOR`.  Those facts come
   from the address, the callsign and the flight (``military``, ``isr_type``,
-  ``drone_envelope``) and, as with ``analyze --aircraft-db``, from
+  ``drone_envelope``, ``glider_registration``) and, as with ``analyze --aircraft-db``, from
   plane-alert-db (``db_mission``: the mission its curators filed the
   aircraft under; ``../shared/data/aircraft_db``).  ``--no-aircraft-db``
   scores the pipeline without a database instead (every identity fact

@@ -76,6 +76,15 @@ def test_identity_flags_and_short_flights(holdout: tuple[pa.Table, pd.DataFrame]
     assert flagged["mission_reason"].str.contains("ISR airframe type").all()
     # a flag can only raise the surveillance share; unknown flags change nothing
     assert ((flagged["mission"] == "surveillance") >= (plain["mission"] == "surveillance")).all()
+    # a glider's registration names the glider mission, and says so
+    fl["isr_type"] = False
+    fl["glider_registration"] = True
+    glider = classify_flights(fl, pts).to_pandas()
+    assert glider["mission_reason"].str.contains("glider registration").all()
+    assert ((glider["mission"] == "glider") >= (plain["mission"] == "glider")).all()
+    p = pd.DataFrame({"glider": [0.1], "medical": [0.6], "other": [0.3]}, index=["f"])
+    q, notes = apply_identity(p, pd.DataFrame({"glider_registration": [True]}, index=["f"]))
+    assert q.loc["f"].idxmax() == "glider" and notes["f"] == "glider registration"
     short = pd.DataFrame({"flight_id": ["nothing"], "icao24": ["000000"]})
     out = classify_flights(short, pts).to_pandas()
     assert out["mission"].iloc[0] == "other"

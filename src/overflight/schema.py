@@ -93,6 +93,8 @@ FLIGHT_EXTRA_FIELDS: tuple[pa.Field, ...] = (
     pa.field("operator", pa.string()),
     pa.field("isr_type", pa.bool_()),
     pa.field("drone_envelope", pa.bool_()),
+    # a registration national registers reserve for gliders (identify/registration.py)
+    pa.field("glider_registration", pa.bool_()),
     # the mission an aircraft database names for the aircraft (identify/roles.py)
     pa.field("db_mission", pa.string()),
     pa.field("identity_reason", pa.string()),

@@ -6,8 +6,8 @@
 ensemble over trajectory features (:mod:`overflight.classify.features`) trained on
 labelled real flights plus simulated ones (:mod:`overflight.classify.train`);
 identity facts from the identify stage (``military``, ``isr_type``,
-``drone_envelope``, ``db_mission``), when present on the flights table, reweight its
-probabilities (:data:`overflight.classify.model.IDENTITY_FACTORS`,
+``drone_envelope``, ``glider_registration``, ``db_mission``), when present on
+the flights table, reweight its probabilities (:data:`overflight.classify.model.IDENTITY_FACTORS`,
 :data:`~overflight.classify.model.DB_MISSION_FACTOR`).
 
 A flight with under ``min_minutes`` of airborne positions gets ``other`` with
@@ -43,8 +43,9 @@ def classify_flights(
     ----------
     flights
         One row per flight (at least ``flight_id``); optional identity
-        columns ``military``, ``isr_type``, ``drone_envelope`` (booleans) and
-        ``db_mission`` (a mission name or null).
+        columns ``military``, ``isr_type``, ``drone_envelope``,
+        ``glider_registration`` (booleans) and ``db_mission`` (a mission name
+        or null).
     points
         The points table of those flights.
     events

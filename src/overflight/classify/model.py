@@ -14,12 +14,13 @@ gives (checked when they are made), and unpickle the estimator only when it
 is asked for.
 
 Identity facts from the identify stage (``military``, ``isr_type``,
-``drone_envelope``, ``db_mission``) are not model features: among the
-labelled trajectories they are set on few flights (military: eight, six of
-them airliners; isr_type: none without a database, one with plane-alert-db;
-drone_envelope: mostly the TV-relay aircraft; db_mission, which exists only
-with a database: 102 flights, most of them firefighters and the Tour de
-France relay aircraft), far too few or
+``drone_envelope``, ``glider_registration``, ``db_mission``) are not model
+features: among the labelled trajectories they are set on few flights
+(military: eight, six of them airliners; isr_type: none without a database,
+one with plane-alert-db; drone_envelope: mostly the TV-relay aircraft;
+glider_registration: seven of the nine glider flights and no other;
+db_mission, which exists only with a database: 102 flights, most of them
+firefighters and the Tour de France relay aircraft), far too few or
 too lopsided for a model to learn their weight.  They enter afterwards as
 stated likelihood ratios on the model's probabilities
 (:data:`IDENTITY_FACTORS`, :data:`DB_MISSION_FACTOR`; fixed from what the
@@ -56,7 +57,11 @@ TREES_FORMAT = "trees-v2"
 #: itself, from the speed, altitude and duration the model already sees, so a
 #: large factor counts that evidence twice (at 4 it turned TV-relay and survey
 #: flights, which fly the same envelope, into surveillance in the grouped
-#: cross-validation, with no surveillance flight gained over 2).
+#: cross-validation, with no surveillance flight gained over 2).  A glider's
+#: registration (a mark its national register keeps for gliders and powered
+#: sailplanes) makes the glider mission far likelier: the aircraft can hardly
+#: do anything else, though a powered sailplane also tours and trains like a
+#: light aeroplane, so the factor (20) is large but not decisive.
 IDENTITY_FACTORS: dict[str, dict[str, float]] = {
     "isr_type": {"surveillance": 8.0},
     "military": {
@@ -69,6 +74,7 @@ IDENTITY_FACTORS: dict[str, dict[str, float]] = {
         "firefighting": 0.5,
     },
     "drone_envelope": {"surveillance": 2.0},
+    "glider_registration": {"glider": 20.0},
 }
 
 #: Likelihood ratio for the mission an aircraft database names
@@ -229,8 +235,9 @@ def apply_identity(proba: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFra
     """Reweight probabilities by identity flags; returns them and the notes used.
 
     ``flags`` is indexed like ``proba`` with boolean columns among
-    ``military``, ``isr_type`` and ``drone_envelope`` (missing or null means
-    unknown and changes nothing), and optionally ``db_mission``: a mission
+    ``military``, ``isr_type``, ``drone_envelope`` and
+    ``glider_registration`` (missing or null means unknown and changes
+    nothing), and optionally ``db_mission``: a mission
     name (or null) whose probability is multiplied by
     :data:`DB_MISSION_FACTOR`.
 
@@ -250,6 +257,7 @@ def apply_identity(proba: pd.DataFrame, flags: pd.DataFrame) -> tuple[pd.DataFra
         "isr_type": "ISR airframe type",
         "military": "military",
         "drone_envelope": "drone envelope",
+        "glider_registration": "glider registration",
     }
     for flag, factors in IDENTITY_FACTORS.items():
         if flag not in flags.columns:

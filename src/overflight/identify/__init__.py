@@ -3,7 +3,8 @@
 :func:`identify_flights` adds to each flight the state of registry (from the
 ICAO address block), a military flag, registration, ICAO type designator and
 operator (from optional aircraft databases), whether the type is an ISR or
-surveillance platform, whether the flight kept a drone-like envelope, the
+surveillance platform, whether the flight kept a drone-like envelope, whether
+the registration (from a database or the callsign) is a glider's, the
 mission the database names for the aircraft (``db_mission``), and
 ``identity_reason``: the evidence behind those columns, in words.
 
@@ -14,6 +15,7 @@ Modules: :mod:`~overflight.identify.allocation` (address to State),
 :mod:`~overflight.identify.isr` (ISR types, operator classes, plane-alert
 hints), :mod:`~overflight.identify.roles` (missions named by a database),
 :mod:`~overflight.identify.squawk` (Mode A code labels),
+:mod:`~overflight.identify.registration` (glider registrations),
 :mod:`~overflight.identify.envelope` and
 :mod:`~overflight.identify.envelope_stats` (drone-like envelope, its compiled
 per-flight pass), :mod:`~overflight.identify.flight_squawks` (labels per
@@ -39,6 +41,7 @@ from overflight.identify.isr import (
     operator_class,
 )
 from overflight.identify.military import MILITARY_CALLSIGNS, military_block, military_callsign
+from overflight.identify.registration import glider_mark
 from overflight.identify.roles import db_mission
 from overflight.identify.squawk import STATE_SQUAWK_LABELS, squawk_label
 from overflight.schema import FLIGHT_EXTRA_FIELDS
@@ -163,6 +166,7 @@ def identify_flights(
     operator = pc.coalesce(_str(ac["operator"]), existing("operator"))
 
     callsign = existing("callsign")
+    glider, glider_why = glider_mark(registration, callsign)
     cs_prefix = military_callsign(callsign)
     rules = {r.prefix: r for r in MILITARY_CALLSIGNS}
     prefixes = pa.array(list(rules))
@@ -237,6 +241,7 @@ def identify_flights(
         _text("plane-alert: ", _str(ac["category"]), _opt(" (", role, ")")),
         _text("database mission: ", named),
         _text("callsign ", cs_prefix, ": ", cs_name),
+        _text("glider registration ", glider_why),
         pc.if_else(
             pa.array(type_ok),
             _text("ISR type ", typecode, ": ", platform),
@@ -267,6 +272,7 @@ def identify_flights(
         "operator": operator,
         "isr_type": isr,
         "drone_envelope": drone,
+        "glider_registration": pa.array(glider),
         "db_mission": named,
         "identity_reason": reason,
     }
