@@ -160,10 +160,22 @@ def main(argv: list[str] | None = None) -> int:
     for line in table(f"overflight {head}", ours) + table("baseline (BuzzFeed 2017 style)", theirs):
         print(line)
     print("  per-class F1, overflight vs baseline:")
+    verdict: dict[str, list[str]] = {
+        k: [] for k in ("better", "tied, both perfect", "tied", "worse")
+    }
     for m, v in ours["per_class"].items():
         b = theirs["per_class"][m]["f1"]
         mark = ">" if v["f1"] > b else ("=" if v["f1"] == b else "<")
-        print(f"    {m:18s} {v['f1']:.3f} {mark} {b:.3f}  ({n_by[m]} real flights)")
+        perfect = v["f1"] == b == 1.0
+        key = {">": "better", "<": "worse"}.get(mark, "tied, both perfect" if perfect else "tied")
+        verdict[key].append(m)
+        note = ", both perfect" if perfect else ""
+        print(f"    {m:18s} {v['f1']:.3f} {mark} {b:.3f}  ({n_by[m]} real flights{note})")
+    print(
+        f"  better than the baseline on {len(verdict['better'])} of {len(ours['per_class'])} "
+        "classes; "
+        + "; ".join(f"{k}: {', '.join(v)}" for k, v in verdict.items() if k != "better" and v)
+    )
     big = [m for m in ours["per_class"] if n_by[m] >= 3]
     print(
         f"macro-F1 over the {len(big)} classes with >= 3 real flights (all but "

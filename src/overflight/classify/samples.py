@@ -76,6 +76,14 @@ EXCLUDED: dict[tuple[str, str], str] = {
     # race (Brittany, Paris-Melun, Angers), mostly straight legs at 130-165 kt
     # or on the ground: whatever it did, it did not relay pictures of the race.
     ("tv_relay/tour_de_france", "39cd0b"): "not over the race (350-700 km from it)",
+    # The quickstart day is airliners and business jets around Paris, taken
+    # as ordinary transport, and one EC120 helicopter, 39b002 (F-HMAC).  It
+    # leaves Toussus-le-Noble, hovers for four minutes at 125-175 ft (ground
+    # speed 1-25 kt) in the open 12 km north of Etampes, then flies repeated
+    # passes down to 350-500 ft (the aerodrome lies at about 490 ft)
+    # 0.7-1.8 km from Etampes-Mondesir, where its track ends: a field landing
+    # and circuits (most likely a training sortie), not a flight from A to B.
+    ("collections/quickstart", "39b002"): "field landing and circuits at Etampes, not transport",
 }
 
 #: Every mission the classifier can return.
