@@ -81,9 +81,10 @@ EXCLUDED: dict[tuple[str, str], str] = {
     # leaves Toussus-le-Noble, hovers for four minutes at 125-175 ft (ground
     # speed 1-25 kt) in the open 12 km north of Etampes, then flies repeated
     # passes down to 350-500 ft (the aerodrome lies at about 490 ft)
-    # 0.7-1.8 km from Etampes-Mondesir, where its track ends: a field landing
-    # and circuits (most likely a training sortie), not a flight from A to B.
-    ("collections/quickstart", "39b002"): "field landing and circuits at Etampes, not transport",
+    # 0.7-1.8 km from Etampes-Mondesir, where its track ends: a low hover
+    # over open ground and circuits (most likely a training sortie), not a
+    # flight from A to B.
+    ("collections/quickstart", "39b002"): "low hover and circuits at Etampes, not transport",
 }
 
 #: Every mission the classifier can return.
