@@ -90,8 +90,8 @@ def glider_mark(
     n = len(texts[0])
     hit = np.zeros(n, dtype=bool)
     why = np.full(n, None, dtype=object)
-    for m in GLIDER_MARKS:
-        for text in texts:
+    for text in texts:
+        for m in GLIDER_MARKS:
             on = _matches(text, f"^(?:{m.pattern})$") & ~hit
             if on.any():
                 values = text.filter(pa.array(on)).to_pylist()
