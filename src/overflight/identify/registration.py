@@ -37,6 +37,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from overflight.identify.isr import first_match
+
 
 class GliderMark(NamedTuple):
     """One register's glider marks: a regular expression and what it means."""
@@ -63,11 +65,6 @@ def _normalise(text: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pc.utf8_upper(pc.utf8_trim_whitespace(arr))
 
 
-def _matches(text: pa.Array, pattern: str) -> npt.NDArray[np.bool_]:
-    hit = pc.fill_null(pc.match_substring_regex(text, pattern), False)
-    return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
-
-
 def glider_mark(
     registration: pa.Array | pa.ChunkedArray, callsign: pa.Array | pa.ChunkedArray
 ) -> tuple[npt.NDArray[np.bool_], pa.Array]:
@@ -86,15 +83,11 @@ def glider_mark(
     >>> why.to_pylist()[:2]
     ['FCHDN (France, F-C: glider)', 'D-6567 (Germany, D- and four digits: glider)']
     """
-    texts = (_normalise(registration), _normalise(callsign))
-    n = len(texts[0])
-    hit = np.zeros(n, dtype=bool)
-    why = np.full(n, None, dtype=object)
-    for text in texts:
-        for m in GLIDER_MARKS:
-            on = _matches(text, f"^(?:{m.pattern})$") & ~hit
-            if on.any():
-                values = text.filter(pa.array(on)).to_pylist()
-                why[on] = [f"{v} ({m.meaning})" for v in values]
-                hit |= on
-    return hit, pa.array(why.tolist(), pa.string())
+    rules = tuple((m.meaning, f"^(?:{m.pattern})$") for m in GLIDER_MARKS)
+    reg, cs = _normalise(registration), _normalise(callsign)
+    by_reg = first_match(reg, rules)
+    meaning = pc.coalesce(by_reg, first_match(cs, rules))
+    text = pc.if_else(pc.is_valid(by_reg), reg, cs)
+    why = pc.binary_join_element_wise(text, " (", meaning, ")", "", null_handling="emit_null")
+    hit = np.asarray(pc.is_valid(meaning).to_numpy(zero_copy_only=False), dtype=bool)
+    return hit, why
