@@ -40,13 +40,17 @@ FREE_TEXT = frozenset({"details", "identity_reason", "mission_reason"})
 
 def write_result_table(table: pa.Table, path: Path) -> None:
     """Write one of the run's tables (flights, events, ...) as zstd Parquet."""
-    coded = [f.name for f in table.schema if f.name not in FREE_TEXT]
+    coded = [f for f in table.schema if f.name not in FREE_TEXT]
     strings = [
-        f.name
-        for f in table.schema
-        if f.name in coded and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+        f.name for f in coded if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
     ]
-    pq.write_table(table, path, compression="zstd", use_dictionary=strings, write_statistics=coded)
+    pq.write_table(
+        table,
+        path,
+        compression="zstd",
+        use_dictionary=strings,
+        write_statistics=[f.name for f in coded],
+    )
 
 
 @dataclass
